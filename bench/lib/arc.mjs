@@ -1,0 +1,122 @@
+/**
+ * The ARC requests the benchmark sends and how it checks the replies.
+ *
+ * Every request is a real ARC envelope to finance-agent. The generator (load-worker.mjs) checks
+ * EVERY reply cheaply (HTTP 2xx and the body says `"error":null`) and parses a sample of them in
+ * full with `checkReply` (shape of a chat.start / chat.message success, id echoed, the chatId of
+ * a chat.message reply being the one sent). ARC errors come back with HTTP 200 from the
+ * services, so the status alone would not catch them.
+ */
+import { request } from 'node:http';
+
+export const AGENT = 'finance-agent';
+export const REQUEST_AGENT = 'bench';
+export const START_TEXT = 'I need help with an invoice';
+export const MESSAGE_TEXT = 'Invoice INV-0042, please';
+
+/** The chat.start envelope (id `b-1`: the same bytes every time). */
+export function chatStartBody(id = 'b-1') {
+  return JSON.stringify({
+    arc: '1.0',
+    id,
+    method: 'chat.start',
+    requestAgent: REQUEST_AGENT,
+    targetAgent: AGENT,
+    params: { initialMessage: { role: 'user', parts: [{ type: 'text', content: START_TEXT }] } },
+  });
+}
+
+/** The chat.message envelope for one chat of the pool. */
+export function chatMessageBody(chatId, id = 'm-1') {
+  return JSON.stringify({
+    arc: '1.0',
+    id,
+    method: 'chat.message',
+    requestAgent: REQUEST_AGENT,
+    targetAgent: AGENT,
+    params: { chatId, message: { role: 'user', parts: [{ type: 'text', content: MESSAGE_TEXT }] } },
+  });
+}
+
+/** The cheap check run on every reply body. */
+export function looksLikeSuccess(body) {
+  return body.includes('"error":null');
+}
+
+/**
+ * The full check of one reply: null when it is a correct ARC success for `method`, else what is
+ * wrong. `expect.id` is the request id; `expect.chatId` (chat.message) the chat that was sent.
+ */
+export function checkReply(body, method, expect = {}) {
+  let msg;
+  try {
+    msg = JSON.parse(body);
+  } catch {
+    return `not JSON: ${body.slice(0, 200)}`;
+  }
+  if (!msg || typeof msg !== 'object') return 'not an object';
+  if (msg.arc !== '1.0') return `arc is ${JSON.stringify(msg.arc)}`;
+  if (msg.error !== null) return `ARC error ${JSON.stringify(msg.error).slice(0, 300)}`;
+  if (expect.id !== undefined && msg.id !== expect.id) return `id ${JSON.stringify(msg.id)} is not ${expect.id}`;
+  if (msg.responseAgent !== AGENT) return `responseAgent ${JSON.stringify(msg.responseAgent)}`;
+  const chat = msg.result && msg.result.chat;
+  if (!msg.result || msg.result.type !== 'chat' || !chat) return `result is not a chat: ${JSON.stringify(msg.result).slice(0, 200)}`;
+  if (typeof chat.chatId !== 'string' || chat.chatId.length === 0) return 'no chatId';
+  if (method === 'chat.message' && expect.chatId !== undefined && chat.chatId !== expect.chatId) {
+    return `chatId ${chat.chatId} is not the one sent (${expect.chatId})`;
+  }
+  if (chat.status !== 'ACTIVE') return `chat status ${chat.status}`;
+  const parts = chat.message && chat.message.parts;
+  if (!chat.message || chat.message.role !== 'agent' || !Array.isArray(parts) || parts.length === 0) return 'no agent message';
+  if (typeof parts[0].content !== 'string' || parts[0].content.length === 0) return 'empty agent message';
+  return null;
+}
+
+/**
+ * POSTs one envelope and resolves { status, body } (for set-up only). A new connection each
+ * time (agent: false), closed afterwards, so that no idle keep-alive connection of the
+ * orchestrator delays a server's graceful shutdown.
+ */
+export function post(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      agent: false,
+      timeout: 10_000,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Starts `size` chats at `url` (8 at a time) and returns their ids, checking every reply. */
+export async function startChatPool(url, size) {
+  const ids = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < size) {
+      const i = next++;
+      const { status, body } = await post(url, chatStartBody(`pool-${i}`));
+      const problem = status >= 200 && status < 300 ? checkReply(body, 'chat.start', { id: `pool-${i}` }) : `HTTP ${status}: ${body.slice(0, 300)}`;
+      if (problem) throw new Error(`chat.start for the chat pool at ${url} failed: ${problem}`);
+      ids.push(JSON.parse(body).result.chat.chatId);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, size) }, worker));
+  return ids;
+}
+
+/** One chat.start reply to exactly the benchmark's request body (what the baselines mimic). */
+export async function chatStartReply(url) {
+  const { status, body } = await post(url, chatStartBody());
+  const problem = status >= 200 && status < 300 ? checkReply(body, 'chat.start', { id: 'b-1' }) : `HTTP ${status}: ${body.slice(0, 300)}`;
+  if (problem) throw new Error(`chat.start at ${url} failed: ${problem}`);
+  return body;
+}

@@ -1,0 +1,133 @@
+/**
+ * Turns raw runs into the summary rows (median of the repeats, and their spread), the ratios
+ * to the two baselines, and the printed tables.
+ */
+
+export function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** Errors of one run: non-2xx + connection errors + timeouts + 2xx replies that were not an ARC success. */
+export function runErrors(load) {
+  return load.non2xx + load.connErrors + load.timeouts + load.badBodies;
+}
+
+const rowKey = (r) => `${r.baseline ? 'baseline' : r.method}|${r.store ?? '-'}|${r.target}|${r.concurrency}`;
+
+/** Groups runs by cell and target; one summary row each, in schedule order of first appearance. */
+export function summarize(runs) {
+  const groups = new Map();
+  for (const run of runs) {
+    const key = rowKey(run);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(run);
+  }
+  const rows = [];
+  for (const group of groups.values()) {
+    const first = group[0];
+    const rps = group.map((r) => r.load.rps);
+    const med = median(rps);
+    rows.push({
+      method: first.baseline ? 'baseline' : first.method,
+      store: first.store,
+      target: first.target,
+      label: first.label,
+      baseline: first.baseline,
+      concurrency: first.concurrency,
+      repeats: group.length,
+      rps: { median: med, min: Math.min(...rps), max: Math.max(...rps), spreadPct: med ? ((Math.max(...rps) - Math.min(...rps)) / med) * 100 : null, all: rps },
+      latencyMs: {
+        p50: median(group.map((r) => r.load.latencyMs.p50)),
+        p99: median(group.map((r) => r.load.latencyMs.p99)),
+        p999: median(group.map((r) => r.load.latencyMs.p999)),
+        p99Spread: group.map((r) => r.load.latencyMs.p99),
+      },
+      requests: group.reduce((n, r) => n + r.load.requests, 0),
+      errors: group.reduce((n, r) => n + runErrors(r.load), 0),
+      sampled: group.reduce((n, r) => n + r.load.sampled, 0),
+      reconnects: group.reduce((n, r) => n + (r.load.reconnects ?? 0), 0),
+      rssPeakMb: Math.max(...group.map((r) => r.rssPeakKbTotal / 1024)),
+      cpuSPer1k: median(group.map((r) => r.cpuSPer1k)),
+      generatorCpuPct: median(group.map((r) => (r.load.generatorCpuS / r.load.elapsedS) * 100)),
+      otherCpuPct: median(group.map((r) => r.otherCpuPct)),
+    });
+  }
+  // Ratios to the baselines at the same concurrency.
+  const base = (name, c) => rows.find((r) => r.baseline && r.target === name && r.concurrency === c);
+  for (const row of rows) {
+    row.ratios = {};
+    for (const name of ['node-http', 'express']) {
+      const b = base(name, row.concurrency);
+      if (!b) continue;
+      const div = (a, d) => (a !== null && d ? a / d : null);
+      row.ratios[name] = {
+        rps: div(row.rps.median, b.rps.median),
+        p50: div(row.latencyMs.p50, b.latencyMs.p50),
+        p99: div(row.latencyMs.p99, b.latencyMs.p99),
+        p999: div(row.latencyMs.p999, b.latencyMs.p999),
+      };
+    }
+  }
+  return rows;
+}
+
+function fmt(value, digits = 0) {
+  if (value === null || value === undefined || Number.isNaN(value)) return '-';
+  return value.toFixed(digits);
+}
+const ratio = (v) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}x`);
+
+/** A plain-text table: header row, separator, rows; numbers right-aligned. */
+export function table(headers, rows, leftColumns = 4) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i < leftColumns ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The main table: figures per cell and target (medians of the repeats). */
+export function figuresTable(rows) {
+  const headers = ['method', 'store', 'target', 'c', 'req/s', 'range', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'RSS MB', 'CPU s/1k', 'gen CPU', 'other'];
+  return table(headers, rows.map((r) => [
+    r.method,
+    r.store ?? '-',
+    r.target,
+    r.concurrency,
+    fmt(r.rps.median),
+    r.repeats > 1 ? `±${fmt(r.rps.spreadPct / 2, 0)}%` : '-',
+    fmt(r.latencyMs.p50, 2),
+    fmt(r.latencyMs.p99, 2),
+    fmt(r.latencyMs.p999, 2),
+    `${r.errors}/${r.requests}`,
+    fmt(r.rssPeakMb, 0),
+    fmt(r.cpuSPer1k, 3),
+    `${fmt(r.generatorCpuPct, 0)}%`,
+    `${fmt(r.otherCpuPct, 0)}%`,
+  ]));
+}
+
+/** The ratios: throughput as a fraction of each baseline, latency as a multiple of it. */
+export function ratiosTable(rows) {
+  const headers = ['method', 'store', 'target', 'c', 'rps/node', 'rps/expr', 'p50/node', 'p50/expr', 'p99/node', 'p99/expr', 'p99.9/node', 'p99.9/expr'];
+  return table(headers, rows.filter((r) => !r.baseline || r.target === 'express').map((r) => {
+    const n = r.ratios['node-http'] || {};
+    const e = r.ratios.express || {};
+    return [r.method, r.store ?? '-', r.target, r.concurrency, ratio(n.rps), ratio(e.rps), ratio(n.p50), ratio(e.p50), ratio(n.p99), ratio(e.p99), ratio(n.p999), ratio(e.p999)];
+  }));
+}
+
+/** Per process: start-up to first healthy /health, peak RSS (VmHWM), CPU and log output in all. */
+export function processTable(processes) {
+  const headers = ['process', 'role', 'pid', 'start-up ms', 'VmHWM MB', 'CPU s', 'log MB'];
+  return table(headers, processes.map((p) => [
+    p.name,
+    p.role,
+    p.pid,
+    fmt(p.startupMs, 0),
+    fmt(p.hwmKb === null ? null : p.hwmKb / 1024, 0),
+    fmt(p.cpuS, 2),
+    p.role === 'nginx' ? '-' : fmt(p.logBytes / 1048576, 1),
+  ]), 2);
+}

@@ -1,0 +1,35 @@
+/**
+ * One jest run for the whole workspace: a project per package, plus the end-to-end suite that
+ * starts real processes. Unit tests live beside their package (`<pkg>/test/**`).
+ */
+// Full type-checking of tests; TS151002 only says hybrid module kinds prefer isolatedModules.
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: { warnOnly: false, ignoreCodes: [151002] } }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'arc-core',
+      rootDir: 'packages/arc-core',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    ...['finance', 'hr', 'support', 'single-server'].map((name) => ({
+      displayName: name,
+      rootDir: `services/${name}`,
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    })),
+    {
+      displayName: 'e2e',
+      rootDir: 'tests/e2e',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      slowTestThreshold: 30,
+    },
+  ],
+  testTimeout: 60000,
+};

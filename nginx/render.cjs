@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * Renders the ARC gateway configuration from nginx/arc.conf.template and a description of the
+ * upstreams, for every deployment:
+ *
+ *   docker-compose   node nginx/render.cjs nginx/compose.json --out /etc/nginx/conf.d/default.conf
+ *                    (done inside docker/nginx.Dockerfile, so no rendered copy is kept in the repo)
+ *   local cluster    scripts/lib/cluster.cjs calls writeStandalone() with the replicas it started
+ *   any              node nginx/render.cjs desc.json --standalone /tmp/gw   (nginx.conf + arc.conf)
+ *
+ * A description:
+ *   {
+ *     "listen": "80",                                  // nginx `listen` argument
+ *     "accessLog": "/var/log/nginx/access.log",        // or "off"
+ *     "serverId": "nginx",                             // responseAgent of nginx's own errors
+ *     "services": {                                    // route name -> replicas
+ *       "finance": { "servers": ["finance:8001"], "agents": ["finance-agent"] }
+ *     }
+ *   }
+ * `agents` are extra route names (the agent ids) for the same upstream.
+ */
+'use strict';
+const { mkdirSync, readFileSync, writeFileSync, chmodSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+const TEMPLATE_DIR = __dirname;
+/**
+ * Passive health and keepalive, the same for every upstream. keepaliveTimeout: how long nginx
+ * keeps an idle connection to a replica. It must stay below the services' SHUTDOWN_GRACE_MS
+ * (10 s in compose, 3 s in the tests): a draining replica waits for its open connections to
+ * close, so nginx closing its idle ones ends the drain cleanly before the grace deadline, where
+ * the replica would otherwise cut them while nginx might be writing a request on one.
+ */
+const UPSTREAM = Object.freeze({ maxFails: 2, failTimeout: '5s', keepalive: 32, keepaliveTimeout: '2s', zoneSize: '64k' });
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SERVER = /^(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
+
+class RenderError extends Error {}
+
+/** Fills {{name}} placeholders; every placeholder needs a value and every value a placeholder. */
+function fill(template, values, what) {
+  const used = new Set();
+  const out = template.replace(/\{\{([a-z_]+)\}\}/g, (_, key) => {
+    if (!(key in values)) throw new RenderError(`${what}: no value for {{${key}}}`);
+    used.add(key);
+    return String(values[key]);
+  });
+  const unused = Object.keys(values).filter((k) => !used.has(k));
+  if (unused.length) throw new RenderError(`${what}: values without a placeholder: ${unused.join(', ')}`);
+  return out;
+}
+
+function checkDescription(desc) {
+  if (!desc || typeof desc !== 'object') throw new RenderError('description must be an object');
+  const services = desc.services;
+  if (!services || typeof services !== 'object' || Object.keys(services).length === 0) {
+    throw new RenderError('description.services must name at least one service');
+  }
+  const routes = new Map();
+  for (const [service, spec] of Object.entries(services)) {
+    if (!NAME.test(service)) throw new RenderError(`service name ${JSON.stringify(service)} is not [A-Za-z0-9._-]`);
+    const servers = spec && spec.servers;
+    if (!Array.isArray(servers) || servers.length === 0) throw new RenderError(`service ${service} needs at least one server`);
+    for (const s of servers) {
+      if (typeof s !== 'string' || !SERVER.test(s)) throw new RenderError(`service ${service}: server ${JSON.stringify(s)} is not host:port`);
+    }
+    for (const route of [service, ...(spec.agents || [])]) {
+      if (typeof route !== 'string' || !NAME.test(route)) throw new RenderError(`service ${service}: route ${JSON.stringify(route)} is not [A-Za-z0-9._-]`);
+      if (routes.has(route)) throw new RenderError(`route /arc/${route} is given twice (${routes.get(route)}, ${service})`);
+      routes.set(route, service);
+    }
+  }
+  if (desc.listen === undefined || !/^[A-Za-z0-9.:[\]]+( [a-z_=0-9]+)*$/.test(String(desc.listen))) {
+    throw new RenderError(`listen ${JSON.stringify(desc.listen)} is not an nginx listen address`);
+  }
+  const serverId = desc.serverId ?? 'nginx';
+  if (!NAME.test(serverId)) throw new RenderError(`serverId ${JSON.stringify(serverId)} is not [A-Za-z0-9._-]`);
+  return routes;
+}
+
+/** The http-level gateway configuration (upstreams, maps, server) for a description. */
+function renderSite(desc) {
+  const routes = checkDescription(desc);
+  const upstreams = Object.entries(desc.services).map(([service, spec]) => [
+    `upstream arc_${service} {`,
+    `    zone arc_${service} ${UPSTREAM.zoneSize};`,
+    ...spec.servers.map((s) => `    server ${s} max_fails=${UPSTREAM.maxFails} fail_timeout=${UPSTREAM.failTimeout};`),
+    `    keepalive ${UPSTREAM.keepalive};`,
+    `    keepalive_timeout ${UPSTREAM.keepaliveTimeout};`,
+    '}',
+  ].join('\n'));
+  const services = Object.keys(desc.services);
+  const template = readFileSync(join(TEMPLATE_DIR, 'arc.conf.template'), 'utf8');
+  return fill(template, {
+    upstreams: upstreams.join('\n\n'),
+    agent_map: [...routes].map(([route, service]) => `    ${route} arc_${service};`).join('\n'),
+    listen: desc.listen,
+    access_log: desc.accessLog ?? '/var/log/nginx/access.log',
+    server_id: desc.serverId ?? 'nginx',
+    route_names: services.map((s) => `"${s}"`).join(','),
+    route_list: services.join(', '),
+  }, 'arc.conf.template');
+}
+
+/** The main context for a standalone nginx that keeps all its files under `prefix`. */
+function renderMain({ prefix, workerProcesses = 1, errorLogLevel = 'warn' }) {
+  if (!prefix || /[\s;'"{}]/.test(prefix)) throw new RenderError(`prefix ${JSON.stringify(prefix)} must be a path without spaces or quotes`);
+  const template = readFileSync(join(TEMPLATE_DIR, 'main.conf.template'), 'utf8');
+  return fill(template, { prefix, worker_processes: workerProcesses, error_log_level: errorLogLevel }, 'main.conf.template');
+}
+
+/**
+ * Writes a standalone configuration into `dir` (nginx.conf, arc.conf, tmp/) and returns the
+ * nginx command line to run it in the foreground.
+ */
+function writeStandalone(dir, desc, options = {}) {
+  const prefix = resolve(dir);
+  mkdirSync(join(prefix, 'tmp'), { recursive: true });
+  // As root, nginx's workers run as `nobody` and must reach the temp directories under prefix.
+  chmodSync(prefix, 0o755);
+  chmodSync(join(prefix, 'tmp'), 0o755);
+  const site = renderSite({ accessLog: join(prefix, 'access.log'), ...desc });
+  writeFileSync(join(prefix, 'arc.conf'), site);
+  writeFileSync(join(prefix, 'nginx.conf'), renderMain({ prefix, ...options }));
+  const conf = join(prefix, 'nginx.conf');
+  return { prefix, conf, args: ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log'), '-g', 'daemon off;'] };
+}
+
+function readDescription(file) {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+module.exports = { renderSite, renderMain, writeStandalone, readDescription, RenderError, UPSTREAM };
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const take = (flag) => {
+    const i = args.indexOf(flag);
+    if (i === -1) return undefined;
+    const [, value] = args.splice(i, 2);
+    if (!value) throw new RenderError(`${flag} needs a value`);
+    return value;
+  };
+  try {
+    const out = take('--out');
+    const standalone = take('--standalone');
+    if (args.length !== 1) throw new RenderError('usage: render.cjs <description.json> [--out file | --standalone dir]');
+    const desc = readDescription(args[0]);
+    if (standalone) {
+      const { args: nginxArgs } = writeStandalone(standalone, desc);
+      process.stdout.write(`nginx ${nginxArgs.map((a) => (/[\s;']/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
+    } else if (out) {
+      writeFileSync(out, renderSite(desc));
+    } else {
+      process.stdout.write(renderSite(desc));
+    }
+  } catch (err) {
+    process.stderr.write(`render.cjs: ${err.message}\n`);
+    process.exit(1);
+  }
+}

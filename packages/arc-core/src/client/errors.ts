@@ -1,0 +1,39 @@
+/**
+ * Client-side errors. An ARC error reply (any HTTP status) is rebuilt as ArcResponseError —
+ * an ArcError, so `err.code === ArcErrorCode.ChatNotFound` reads the same on both sides. A
+ * request that got no ARC answer is an ArcTimeoutError or an ArcTransportError.
+ */
+import { ArcError, type ErrorDetails } from '../errors/arc-error';
+import type { ArcErrorResponse } from '../protocol/types';
+
+export class ArcResponseError extends ArcError {
+  readonly httpStatus: number;
+  readonly response: ArcErrorResponse;
+  readonly retryAfterHeader: string | undefined;
+
+  constructor(response: ArcErrorResponse, httpStatus: number, retryAfter?: string) {
+    const details = (response.error.details ?? {}) as ErrorDetails;
+    const seconds = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+    super(response.error.code, response.error.message, details, seconds === undefined ? undefined : { retryAfter: seconds });
+    this.name = 'ArcResponseError';
+    this.httpStatus = httpStatus;
+    this.response = response;
+    this.retryAfterHeader = retryAfter;
+  }
+}
+
+/** The server did not answer within the client's timeout. */
+export class ArcTimeoutError extends Error {
+  constructor(readonly url: string, readonly timeoutMs: number) {
+    super(`ARC request to ${url} timed out after ${timeoutMs} ms`);
+    this.name = 'ArcTimeoutError';
+  }
+}
+
+/** No ARC answer: connection refused/reset, or an HTTP reply that is not an ARC envelope. */
+export class ArcTransportError extends Error {
+  constructor(message: string, readonly url: string, readonly httpStatus?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ArcTransportError';
+  }
+}

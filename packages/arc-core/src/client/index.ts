@@ -1,0 +1,2 @@
+export { ArcClient, type ArcClientOptions, type CallOptions, type MessageInput } from './arc-client';
+export { ArcResponseError, ArcTimeoutError, ArcTransportError } from './errors';

@@ -1,0 +1,75 @@
+/**
+ * Service configuration from environment variables, validated once at start with ajv: defaults
+ * applied, numbers coerced, and a bad value stops the process with a message naming the
+ * variable and the value. Only a service's index.ts should read `process.env` and call this.
+ */
+import Ajv from 'ajv';
+import { LOG_LEVELS, type LogLevel } from '../logging/log-levels';
+
+export interface ServiceConfig {
+  readonly PORT: number;
+  readonly HOST: string;
+  readonly SERVER_ID: string;
+  readonly LOG_LEVEL: LogLevel;
+  /** Largest accepted request body, in bytes (-45004 / 413 above it). */
+  readonly BODY_LIMIT_BYTES: number;
+  /** Requests in flight per agent before -41011 / 503. */
+  readonly MAX_CONCURRENT_PER_AGENT: number;
+  /** Time a handler has to reply before -41006. */
+  readonly HANDLER_TIMEOUT_MS: number;
+  /** Shared chat state (any replica serves any chat); unset = in-memory store of this process. */
+  readonly REDIS_URL?: string;
+  /** Prefix of every Redis key this service writes. */
+  readonly REDIS_KEY_PREFIX: string;
+  /** On SIGTERM, how long requests in flight may take to finish before connections are closed. */
+  readonly SHUTDOWN_GRACE_MS: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const schema = {
+  type: 'object',
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    SERVER_ID: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+    LOG_LEVEL: { type: 'string', enum: [...LOG_LEVELS], default: 'info' },
+    BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 1024 * 1024 * 1024, default: 10 * 1024 * 1024 },
+    MAX_CONCURRENT_PER_AGENT: { type: 'integer', minimum: 1, maximum: 100000, default: 100 },
+    HANDLER_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 120000 },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9._:-]{0,64}$', default: 'arc:' },
+    SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
+  },
+  required: ['PORT', 'SERVER_ID'],
+} as const;
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false });
+const validate = ajv.compile(schema);
+
+/**
+ * Reads the service's variables from `env`. `defaults` gives per-service defaults (PORT,
+ * SERVER_ID) for variables the environment does not set. Throws ConfigError listing every bad
+ * variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, defaults: { PORT: number; SERVER_ID: string }): ServiceConfig {
+  const input: Record<string, unknown> = { PORT: defaults.PORT, SERVER_ID: defaults.SERVER_ID };
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const raw = { ...input };
+  if (!validate(input)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const name = e.instancePath.slice(1) || String((e.params as { missingProperty?: string }).missingProperty);
+      return `${name}=${JSON.stringify(raw[name])} ${e.message ?? 'is invalid'}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return Object.freeze(input as unknown as ServiceConfig);
+}

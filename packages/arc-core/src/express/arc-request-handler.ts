@@ -1,0 +1,44 @@
+/**
+ * POST /arc on plain Node request/response objects: read the body (size-limited), hand it to the
+ * transport-free router, write its reply. Express routes to it, and ArcServer also calls it
+ * directly for POST /arc so the hot path skips Express's routing and body parsing.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ArcError } from '../errors/arc-error';
+import { ArcErrorCode } from '../errors/codes';
+import { UNREADABLE, errorEnvelope } from '../protocol/envelope';
+import type { ArcRouter, RequestMeta } from '../router/router';
+import { readBody } from './body-reader';
+import { writeJson, writeReply } from './reply-writer';
+
+export interface ArcRequestHandlerOptions {
+  router: ArcRouter;
+  bodyLimitBytes: number;
+  /** True while the server drains: replies then carry `Connection: close`. */
+  isDraining: () => boolean;
+}
+
+export function createArcRequestHandler(options: ArcRequestHandlerOptions) {
+  const { router, bodyLimitBytes } = options;
+  return async function handleArcRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // While draining, serve what still arrives on an open connection, then close that connection.
+    if (options.isDraining()) res.setHeader('Connection', 'close');
+    let body: Buffer;
+    try {
+      body = await readBody(req, bodyLimitBytes);
+    } catch (err) {
+      const arc = err instanceof ArcError ? err : new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read');
+      if (arc.code === ArcErrorCode.MessageTooLarge) res.setHeader('Connection', 'close');
+      if (!res.headersSent && !res.destroyed) writeJson(res, arc.code === ArcErrorCode.MessageTooLarge ? 413 : 400, errorEnvelope(UNREADABLE, arc, router.serverId));
+      return;
+    }
+    const meta: RequestMeta = {
+      // Wired only if a handler looks at its abort signal.
+      onDisconnect: (abort) => res.once('close', () => {
+        if (!res.writableFinished) abort();
+      }),
+    };
+    const reply = await router.handleBody(body, meta);
+    if (!res.destroyed) await writeReply(res, reply);
+  };
+}

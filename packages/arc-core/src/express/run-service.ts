@@ -1,0 +1,84 @@
+/**
+ * The start-up of a service process, shared by every service's index.ts: load and validate the
+ * configuration from the environment (exit 1 with a clear message on a bad value), create the
+ * JSON logger, build the server, listen, and stop gracefully on SIGTERM/SIGINT.
+ */
+import { ConfigError, loadConfig, type ServiceConfig } from '../config/config';
+import type { Logger } from '../logging/logger';
+import { createLogger } from '../logging/winston';
+import { RedisChatStore } from '../redis/redis-chat-store';
+import type { ChatStore } from '../state/chat-store';
+import { MemoryChatStore } from '../state/memory-chat-store';
+import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
+
+export interface ServiceDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  chatStore: ChatStore;
+}
+
+export interface RunServiceOptions {
+  /** Defaults for variables the environment does not set. */
+  defaults: { PORT: number; SERVER_ID: string };
+  /** Builds the server from the validated configuration. */
+  build: (deps: ServiceDeps) => ArcServer;
+}
+
+/** The options every service passes to `createArcServer` from its validated config. */
+export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'serverId'> & { serverId: string } {
+  return {
+    serverId: deps.config.SERVER_ID,
+    logger: deps.logger,
+    chatStore: deps.chatStore,
+    bodyLimitBytes: deps.config.BODY_LIMIT_BYTES,
+    maxConcurrentPerAgent: deps.config.MAX_CONCURRENT_PER_AGENT,
+    handlerTimeoutMs: deps.config.HANDLER_TIMEOUT_MS,
+  };
+}
+
+export async function runService(env: NodeJS.ProcessEnv, options: RunServiceOptions): Promise<{ server: ArcServer; address: ListenAddress }> {
+  let config: ServiceConfig;
+  try {
+    config = loadConfig(env, options.defaults);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, service: config.SERVER_ID });
+  const chatStore: ChatStore = config.REDIS_URL
+    ? new RedisChatStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger })
+    : new MemoryChatStore();
+  const server = options.build({ config, logger, chatStore });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal, inFlight: server.router.inFlight });
+    server.close({ graceMs: config.SHUTDOWN_GRACE_MS }).then(
+      () => {
+        logger.info('stopped', { signal });
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error('shutdown failed', { err: err instanceof Error ? err.message : String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  try {
+    const address = await server.listen(config.PORT, config.HOST);
+    logger.info('chat store', { store: config.REDIS_URL ? 'redis' : 'memory', keyPrefix: config.REDIS_URL ? config.REDIS_KEY_PREFIX : undefined });
+    return { server, address };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`Cannot listen on ${config.HOST}:${config.PORT}: ${e.code ?? e.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * @arc/core — the ARC protocol, transport-free: wire types, validation, error codes, the agent
+ * router, chat state, config and logging. The Express server is in `@arc/core/express`, the
+ * axios client in `@arc/core/client`.
+ */
+export * from './protocol/types';
+export { STANDARD_METHODS, canonicalMethod } from './protocol/methods';
+export { envelopeSchema, paramsSchemas, messageSchema, partSchema, type JsonSchema } from './protocol/schemas';
+export { ArcValidator } from './protocol/validation';
+export { agentText, messageText, normalizeMessage, textPart } from './protocol/parts';
+export { formatSseEvent, type SseEvent, type SseEventName } from './protocol/sse';
+export { parseJsonBody } from './protocol/parse';
+export { ArcErrorCode, allErrorCodes, errorCodeInfo, httpStatusFor, type ArcErrorCodeName, type ErrorCodeInfo } from './errors/codes';
+export { ArcError, isArcError, type ErrorDetails } from './errors/arc-error';
+export { ArcAgent, type AgentOptions, type ArcHandler, type ChatReply, type HandlerContext, type HandlerOptions } from './router/agent';
+export { ArcRouter, type ArcReply, type RequestMeta, type RouterOptions } from './router/router';
+export { newChatId } from './router/chat-lifecycle';
+export { CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from './state/chat-store';
+export { MemoryChatStore, type MemoryChatStoreOptions } from './state/memory-chat-store';
+export { loadConfig, ConfigError, type ServiceConfig } from './config/config';
+export { silentLogger, type Logger, type LogMeta } from './logging/logger';
+export { LOG_LEVELS, type LogLevel } from './logging/log-levels';
+export { createLogger } from './logging/winston';

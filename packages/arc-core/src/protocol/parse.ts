@@ -1,0 +1,26 @@
+/**
+ * Request bodies are JSON whatever their Content-Type says (DECISIONS.md §6). Invalid UTF-8,
+ * an empty body and malformed JSON are all -32700 / 400.
+ */
+import { isUtf8 } from 'node:buffer';
+import { ArcError } from '../errors/arc-error';
+import { ArcErrorCode } from '../errors/codes';
+
+export function parseJsonBody(raw: Uint8Array | string | undefined): unknown {
+  let text: string;
+  if (raw === undefined) text = '';
+  else if (typeof raw === 'string') text = raw;
+  else {
+    if (!isUtf8(raw)) throw new ArcError(ArcErrorCode.ParseError, 'Parse error: request body is not valid UTF-8');
+    text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    // A UTF-8 byte-order mark is not JSON whitespace.
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  }
+  if (text.trim() === '') throw new ArcError(ArcErrorCode.ParseError, 'Parse error: request body is empty');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // V8's SyntaxError text names the position only ("Unexpected token } in JSON at position 57").
+    throw new ArcError(ArcErrorCode.ParseError, `Parse error: ${(err as Error).message}`);
+  }
+}

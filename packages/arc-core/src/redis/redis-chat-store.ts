@@ -1,0 +1,316 @@
+/**
+ * A ChatStore in Redis, so that any replica can serve any chat. Import it from
+ * `@arc/core/redis`; the protocol core never loads ioredis.
+ *
+ * Key layout (one key per chat, nothing else is written):
+ *
+ *   <keyPrefix>chat:<agentId>:<chatId>      a Redis HASH, keyPrefix defaults to 'arc:'
+ *
+ *   e.g. arc:chat:finance-agent:chat-0123456789abcdef
+ *
+ *   agentId and chatId are written as they are, except that '%' becomes '%25' and ':' becomes
+ *   '%3A', so the key is unambiguous even for agent ids that contain ':' (agent 'a:b' with chat
+ *   'c' and agent 'a' with chat 'b:c' are two keys). See `chatKey()`.
+ *
+ *   Hash fields:
+ *     chatId, agentId, requestAgent, status ('ACTIVE' | 'PAUSED' | 'CLOSED'),
+ *     createdAt, updatedAt, closedAt (ISO-8601 strings; closedAt only once closed)
+ *     reason     JSON: '"text"' or 'null'; absent until the chat is closed
+ *     metadata   JSON object; absent when the chat has none
+ *
+ * Lifetime: an ACTIVE chat has no TTL (it lives until it is closed or deleted). Closing sets
+ * status CLOSED and a TTL of `closedTtlSeconds` (default CLOSED_CHAT_TTL_SECONDS, 24 h) on the
+ * key, so late callers get "already closed" for a day, and then Redis forgets the chat.
+ *
+ * Atomicity: create and close are Lua scripts (EVALSHA, falling back to EVAL after NOSCRIPT, e.g.
+ * when Redis restarted), so create never overwrites and of concurrent closers exactly one wins.
+ *
+ * Failure: Redis trouble is an error, never a hang. The client does not queue commands while
+ * disconnected (enableOfflineQueue false), does not resend commands that were in flight when the
+ * connection dropped (a close must not run twice), times commands out after `commandTimeoutMs`,
+ * and reconnects forever with a capped backoff (100 ms, 200 ms, … at most 2 s), so the service
+ * recovers by itself when Redis is back. An operation issued while a connection attempt is in
+ * progress waits for it at most `commandTimeoutMs`. Every operation is also bounded by its own
+ * timer, so even an injected client without `commandTimeout` cannot hang a request.
+ * The chat lifecycle turns these errors into -41002 / 503 with retryAfter.
+ */
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { silentLogger, type Logger } from '../logging/logger';
+import type { ChatStatus } from '../protocol/types';
+import { CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from '../state/chat-store';
+
+export interface RedisChatStoreOptions {
+  /** Redis URL, e.g. redis://:password@host:6379/0 (default redis://127.0.0.1:6379). Not with `client`. */
+  url?: string;
+  /**
+   * A client to use instead of one created from `url`. The store does not own it: `dispose()`
+   * leaves it connected. Configure it like `redisClientOptions()` for the same failure behaviour.
+   */
+  client?: Redis;
+  /** Prefix of every key (default 'arc:'). */
+  keyPrefix?: string;
+  /** How long a closed chat is remembered (default CLOSED_CHAT_TTL_SECONDS, 24 h). */
+  closedTtlSeconds?: number;
+  /** Longest time one operation may take before it rejects (default 1000 ms). */
+  commandTimeoutMs?: number;
+  /** Longest time one connection attempt may take (default 2000 ms). */
+  connectTimeoutMs?: number;
+  /** Connection loss and recovery are logged here (default: nothing is logged). */
+  logger?: Logger;
+}
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_PREFIX = 'arc:';
+const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+/** Reconnect backoff: 100 ms per failed attempt, at most this much. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+/** The ioredis options the store uses for the client it creates. */
+export function redisClientOptions(options: { commandTimeoutMs?: number; connectTimeoutMs?: number } = {}): RedisOptions {
+  return {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    retryStrategy: (times: number) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
+  };
+}
+
+/** The key of one chat (see the layout above). */
+export function chatKey(keyPrefix: string, agentId: string, chatId: string): string {
+  return `${keyPrefix}chat:${escapeKeyPart(agentId)}:${escapeKeyPart(chatId)}`;
+}
+
+function escapeKeyPart(part: string): string {
+  return part.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
+}
+
+interface LuaScript {
+  source: string;
+  sha: string;
+}
+
+function lua(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** KEYS[1] chat; ARGV[1] TTL in ms (0: none); ARGV[2..] field, value, … → 1 created, 0 exists. */
+const CREATE = lua(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`);
+
+/**
+ * KEYS[1] chat; ARGV[1] closedAt; ARGV[2] reason (JSON); ARGV[3] TTL in ms
+ * → {'not-found'} | {'already-closed'} | {'ok', field, value, …}
+ */
+const CLOSE = lua(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'not-found'} end
+if status == 'CLOSED' then return {'already-closed'} end
+redis.call('HSET', KEYS[1], 'status', 'CLOSED', 'closedAt', ARGV[1], 'updatedAt', ARGV[1], 'reason', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, 'ok')
+return out
+`);
+
+export class RedisChatStore implements ChatStore {
+  /** The ioredis client (for diagnostics and tests). */
+  readonly client: Redis;
+  readonly keyPrefix: string;
+  private readonly ownsClient: boolean;
+  private readonly closedTtlMs: number;
+  private readonly commandTimeoutMs: number;
+  private readonly logger: Logger;
+  private disposed = false;
+  /** True after the connection was lost (or never came up), until it is ready again. */
+  private lost = false;
+  /** Resolves when the connection attempt under way ends (or after commandTimeoutMs). */
+  private attempt: Promise<void> | undefined;
+
+  private readonly onError = (err: Error): void => this.connectionTrouble(err.message);
+  private readonly onClose = (): void => this.connectionTrouble('connection closed');
+  private readonly onReady = (): void => {
+    if (this.lost) this.logger.info('redis chat store: connection restored');
+    this.lost = false;
+  };
+
+  constructor(options: RedisChatStoreOptions = {}) {
+    if (options.client && options.url !== undefined) throw new TypeError('RedisChatStore: give either url or client, not both');
+    const ttlSeconds = options.closedTtlSeconds ?? CLOSED_CHAT_TTL_SECONDS;
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('RedisChatStore: closedTtlSeconds must be a positive number');
+    this.closedTtlMs = Math.max(1, Math.round(ttlSeconds * 1000));
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.keyPrefix = options.keyPrefix ?? DEFAULT_PREFIX;
+    this.logger = options.logger ?? silentLogger;
+    this.ownsClient = options.client === undefined;
+    this.client = options.client ?? new Redis(options.url ?? DEFAULT_URL, redisClientOptions(options));
+    // An 'error' event without a listener would be reported by ioredis on the console; with one,
+    // connection trouble is only logged (once per outage) and surfaces as rejected operations.
+    this.client.on('error', this.onError);
+    this.client.on('close', this.onClose);
+    this.client.on('ready', this.onReady);
+  }
+
+  /** The key of a chat of this store. */
+  keyOf(agentId: string, chatId: string): string {
+    return chatKey(this.keyPrefix, agentId, chatId);
+  }
+
+  async create(record: ChatRecord): Promise<boolean> {
+    const fields: string[] = [
+      'chatId', record.chatId,
+      'agentId', record.agentId,
+      'requestAgent', record.requestAgent,
+      'status', record.status,
+      'createdAt', record.createdAt,
+      'updatedAt', record.updatedAt,
+    ];
+    if (record.closedAt !== undefined) fields.push('closedAt', record.closedAt);
+    if (record.reason !== undefined) fields.push('reason', JSON.stringify(record.reason));
+    if (record.metadata !== undefined) fields.push('metadata', JSON.stringify(record.metadata));
+    const ttl = record.status === 'CLOSED' ? this.closedTtlMs : 0;
+    const created = await this.run('create', () => this.script(CREATE, this.keyOf(record.agentId, record.chatId), [String(ttl), ...fields]));
+    return created === 1;
+  }
+
+  async get(agentId: string, chatId: string): Promise<ChatRecord | undefined> {
+    const hash = await this.run('get', () => this.client.hgetall(this.keyOf(agentId, chatId)));
+    return Object.keys(hash).length === 0 ? undefined : decodeChat(hash);
+  }
+
+  async close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome> {
+    const reply = await this.run('close', () =>
+      this.script(CLOSE, this.keyOf(agentId, chatId), [closedAt, JSON.stringify(reason), String(this.closedTtlMs)]));
+    if (!Array.isArray(reply) || reply.length === 0) throw new Error('Redis chat store close: unexpected reply from Redis');
+    const [outcome, ...flat] = reply as unknown[];
+    if (outcome === 'not-found' || outcome === 'already-closed') return { ok: false, reason: outcome };
+    if (outcome !== 'ok') throw new Error('Redis chat store close: unexpected reply from Redis');
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
+    return { ok: true, chat: decodeChat(hash) };
+  }
+
+  async delete(agentId: string, chatId: string): Promise<void> {
+    await this.run('delete', () => this.client.del(this.keyOf(agentId, chatId)));
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', () => this.client.ping());
+  }
+
+  /**
+   * Closes the connection the store created (QUIT, or a hard disconnect when QUIT fails or takes
+   * longer than `commandTimeoutMs`). An injected client is left as it is. Idempotent.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (!this.ownsClient) {
+      this.detach();
+      return;
+    }
+    try {
+      await withTimeout(this.client.quit(), this.commandTimeoutMs, 'quit');
+    } catch {
+      this.client.disconnect();
+    }
+    // Listeners stay on a client we created: a late 'error' must still find one.
+  }
+
+  // ---- internals ----
+
+  /** Runs one operation: bounded in time, and failing with a message that names the store. */
+  private async run<T>(op: string, command: () => Promise<T>): Promise<T> {
+    if (this.disposed) throw new Error(`Redis chat store ${op}: the store is disposed`);
+    try {
+      await this.connectionAttempt();
+      return await withTimeout(command(), this.commandTimeoutMs, op);
+    } catch (err) {
+      throw new Error(`Redis chat store ${op} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * While a connection attempt is under way (at start-up, or a reconnect in progress), waits
+   * for it, at most `commandTimeoutMs`: without an offline queue the command would otherwise
+   * fail at once. While disconnected between attempts, commands fail at once.
+   */
+  private connectionAttempt(): Promise<void> {
+    const status = this.client.status;
+    if (status !== 'wait' && status !== 'connecting' && status !== 'connect') return Promise.resolve();
+    if (status === 'wait') this.client.connect().catch(() => undefined);
+    // One waiter shared by all operations, however many arrive during the attempt.
+    this.attempt ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        this.client.off('close', done);
+        this.client.off('end', done);
+        this.attempt = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.commandTimeoutMs);
+      this.client.once('ready', done);
+      this.client.once('close', done);
+      this.client.once('end', done);
+    });
+    return this.attempt;
+  }
+
+  private async script(script: LuaScript, key: string, args: string[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(script.sha, 1, key, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.client.eval(script.source, 1, key, ...args);
+    }
+  }
+
+  private connectionTrouble(message: string): void {
+    if (this.disposed) return;
+    if (!this.lost) {
+      this.lost = true;
+      this.logger.warn('redis chat store: connection lost; reconnecting', { err: message });
+    } else {
+      this.logger.debug('redis chat store: still disconnected', { err: message });
+    }
+  }
+
+  private detach(): void {
+    this.client.off('error', this.onError);
+    this.client.off('close', this.onClose);
+    this.client.off('ready', this.onReady);
+  }
+}
+
+function decodeChat(hash: Record<string, string>): ChatRecord {
+  const { chatId, agentId, requestAgent, status, createdAt, updatedAt } = hash;
+  if (chatId === undefined || agentId === undefined || requestAgent === undefined || status === undefined ||
+    createdAt === undefined || updatedAt === undefined) {
+    throw new Error('Redis chat store: malformed chat record');
+  }
+  const chat: ChatRecord = { chatId, agentId, requestAgent, status: status as ChatStatus, createdAt, updatedAt };
+  if (hash.closedAt !== undefined) chat.closedAt = hash.closedAt;
+  if (hash.reason !== undefined) chat.reason = JSON.parse(hash.reason) as string | null;
+  if (hash.metadata !== undefined) chat.metadata = JSON.parse(hash.metadata) as Record<string, unknown>;
+  return chat;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, op: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${op}: no answer from Redis within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,118 @@
+/**
+ * An agent: an id and its handlers, registered per method. An ArcAgent holds no transport, so
+ * a service can export its agent and any process can mount it.
+ *
+ *   export const financeAgent = new ArcAgent('finance-agent', { description: 'Invoices and payments' })
+ *     .on('chat.start', async (params, ctx) => 'How can I help?')
+ *     .on('chat.message', async (params, ctx) => `You said: ${messageText(params.message)}`);
+ *
+ * Chat handlers return a reply: a string, a Message, a guide-style ChatResult, or an
+ * AsyncIterable of text chunks (or parts) to stream. The core owns the chat lifecycle (ids,
+ * status, closing), so `chat.end` works for every agent that handles `chat.start`; a `chat.end`
+ * handler, if given, runs before the chat is closed (for clean-up) and may refuse by throwing.
+ */
+import { ArcError } from '../errors/arc-error';
+import { ArcErrorCode } from '../errors/codes';
+import type { Logger } from '../logging/logger';
+import { canonicalMethod } from '../protocol/methods';
+import type { JsonSchema } from '../protocol/schemas';
+import type { ArcMethods, ChatResult, Message, Part, RequestId, StandardMethod } from '../protocol/types';
+import type { ChatRecord } from '../state/chat-store';
+
+export interface HandlerContext {
+  readonly agentId: string;
+  /** Canonical method name (aliases resolved). */
+  readonly method: string;
+  readonly requestId: RequestId;
+  readonly traceId: string | undefined;
+  readonly requestAgent: string;
+  /** The chat this request belongs to (chat.* methods only). */
+  readonly chat: ChatRecord | undefined;
+  /** True when the caller asked for an SSE stream (`params.stream === true`). */
+  readonly stream: boolean;
+  /** Aborted when the caller goes away or the handler's time is up. */
+  readonly signal: AbortSignal;
+  /** A logger bound to this request (traceId, request id, agent, method). */
+  readonly logger: Logger;
+}
+
+/** What a chat.start / chat.message handler may return. */
+export type ChatReply = string | Message | ChatResult | AsyncIterable<string | Part> | undefined;
+
+type HandlerReturn<M extends string> = M extends 'chat.start' | 'chat.message'
+  ? ChatReply
+  : M extends 'chat.end'
+    ? void
+    : M extends StandardMethod
+      ? ArcMethods[M]['result']
+      : unknown;
+
+type HandlerParams<M extends string> = M extends StandardMethod ? ArcMethods[M]['params'] : Record<string, unknown>;
+
+export type ArcHandler<M extends string = string> = (
+  params: HandlerParams<M>,
+  context: HandlerContext,
+) => HandlerReturn<M> | Promise<HandlerReturn<M>>;
+
+export interface HandlerOptions {
+  /** JSON Schema of the params of a custom (non-standard) method; compiled at registration. */
+  paramsSchema?: JsonSchema;
+}
+
+export interface AgentOptions {
+  description?: string;
+  /** Requests handled at once by this agent before -41011; overrides the server default. */
+  maxConcurrent?: number;
+}
+
+export interface RegisteredHandler {
+  readonly method: string;
+  readonly fn: ArcHandler;
+  readonly options: HandlerOptions;
+}
+
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export class ArcAgent {
+  readonly id: string;
+  readonly description: string | undefined;
+  readonly maxConcurrent: number | undefined;
+  private readonly handlers = new Map<string, RegisteredHandler>();
+
+  constructor(id: string, options: AgentOptions = {}) {
+    if (!AGENT_ID.test(id)) {
+      throw new ArcError(ArcErrorCode.InvalidAgentId, `Invalid agent id "${id}": use letters, digits and . _ : - (max 128)`);
+    }
+    this.id = id;
+    this.description = options.description;
+    this.maxConcurrent = options.maxConcurrent;
+  }
+
+  /** Registers the handler of a method. A second handler for the same method throws. */
+  on<M extends StandardMethod>(method: M, handler: ArcHandler<M>, options?: HandlerOptions): this;
+  on(method: string, handler: ArcHandler, options?: HandlerOptions): this;
+  on(method: string, handler: ArcHandler<never>, options: HandlerOptions = {}): this {
+    const name = canonicalMethod(method);
+    if (this.handlers.has(name)) throw new Error(`Agent ${this.id} already has a handler for ${name}`);
+    if (typeof handler !== 'function') throw new TypeError(`Handler for ${this.id}/${name} must be a function`);
+    this.handlers.set(name, { method: name, fn: handler as unknown as ArcHandler, options });
+    return this;
+  }
+
+  /** The handler of a canonical method name, if registered. */
+  handler(method: string): RegisteredHandler | undefined {
+    return this.handlers.get(method);
+  }
+
+  /** True when the core serves this method for this agent (chat.end comes with chat.start). */
+  supports(method: string): boolean {
+    return this.handlers.has(method) || (method === 'chat.end' && this.handlers.has('chat.start'));
+  }
+
+  /** Methods this agent answers, in registration order. */
+  get methods(): string[] {
+    const list = [...this.handlers.keys()];
+    if (this.handlers.has('chat.start') && !this.handlers.has('chat.end')) list.push('chat.end');
+    return list;
+  }
+}

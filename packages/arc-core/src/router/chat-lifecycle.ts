@@ -1,0 +1,77 @@
+/**
+ * The chat lifecycle the core runs for every agent (DECISIONS.md §5), so handlers never do it:
+ * chat.start creates the chat (id from params or generated) and refuses an existing id;
+ * chat.message and chat.end require an open chat (-43001 unknown, -43002 closed); chat.end
+ * closes it atomically. A store that fails (e.g. Redis down) becomes -41002 / 503, never a crash.
+ */
+import { randomUUID } from 'node:crypto';
+import { ArcError, errors } from '../errors/arc-error';
+import { ArcErrorCode } from '../errors/codes';
+import type { Logger } from '../logging/logger';
+import type { ChatStartParams } from '../protocol/types';
+import type { ChatRecord, ChatStore } from '../state/chat-store';
+
+/** `chat-` + 16 hex digits (64 random bits) from a v4 UUID, without a regex on the hot path. */
+export function newChatId(): string {
+  const u = randomUUID();
+  return `chat-${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}`;
+}
+
+export class ChatLifecycle {
+  constructor(private readonly store: ChatStore, private readonly logger: Logger) {}
+
+  async open(agentId: string, requestAgent: string, params: ChatStartParams): Promise<ChatRecord> {
+    const now = new Date().toISOString();
+    const chat: ChatRecord = {
+      chatId: params.chatId ?? newChatId(),
+      agentId,
+      requestAgent,
+      status: 'ACTIVE',
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (params.metadata !== undefined) chat.metadata = params.metadata;
+    const created = await this.guard(this.store.create(chat), 'create');
+    if (created) return chat;
+    const existing = await this.guard(this.store.get(agentId, chat.chatId), 'get');
+    if (existing?.status === 'CLOSED') {
+      throw new ArcError(ArcErrorCode.ChatAlreadyClosed, `Chat ${chat.chatId} was closed and cannot be started again; use a new chatId`,
+        { chatId: chat.chatId, chat_id: chat.chatId });
+    }
+    throw new ArcError(ArcErrorCode.InvalidParams, `Chat ${chat.chatId} already exists; continue it with chat.message or use a new chatId`,
+      { field: 'params.chatId', chatId: chat.chatId });
+  }
+
+  /** Undoes `open` when the chat.start handler failed, so a retry with the same id works. */
+  async discard(chat: ChatRecord): Promise<void> {
+    try {
+      await this.store.delete(chat.agentId, chat.chatId);
+    } catch (err) {
+      this.logger.warn('could not discard chat after failed chat.start', { chatId: chat.chatId, err: String(err) });
+    }
+  }
+
+  async requireOpen(agentId: string, chatId: string): Promise<ChatRecord> {
+    const chat = await this.guard(this.store.get(agentId, chatId), 'get');
+    if (!chat) throw errors.chatNotFound(chatId);
+    if (chat.status === 'CLOSED') throw errors.chatAlreadyClosed(chatId);
+    return chat;
+  }
+
+  async close(agentId: string, chatId: string, reason: string | null): Promise<ChatRecord> {
+    const outcome = await this.guard(this.store.close(agentId, chatId, reason, new Date().toISOString()), 'close');
+    if (outcome.ok) return outcome.chat;
+    throw outcome.reason === 'not-found' ? errors.chatNotFound(chatId) : errors.chatAlreadyClosed(chatId);
+  }
+
+  private async guard<T>(op: Promise<T>, what: string): Promise<T> {
+    try {
+      return await op;
+    } catch (err) {
+      if (err instanceof ArcError) throw err;
+      this.logger.error('chat store unavailable', { op: what, err: err instanceof Error ? err.message : String(err) });
+      throw new ArcError(ArcErrorCode.AgentNotAvailable, 'Agent temporarily unavailable: chat state cannot be reached; retry shortly',
+        {}, { retryAfter: 1 });
+    }
+  }
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# npm run test:containers: the docker-compose deployment for real. Sets up the container engine
+# (../shared/tools/containers-setup.sh: podman behind the Docker API, local base images), builds
+# the images, brings the stack up (plus the single server and redis), runs
+# tests/e2e/compose.test.ts against the published ports (conversations across the finance
+# replicas included), scales finance to 4 (+ nginx reload) and checks the spreading, checks the
+# chat keys in redis and that a chat survives a redis restart, checks the images from inside and
+# a graceful SIGTERM stop, and always tears everything down.
+#
+#   ARC_HTTP_PORT / ARC_SINGLE_PORT   published ports (default: free ones from the OS)
+#   CONTAINERS_SETUP                  path of containers-setup.sh (default ../shared/tools/)
+#   KEEP_STACK=1                      leave the stack running (no down/stop) to poke at it
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SETUP=${CONTAINERS_SETUP:-$ROOT/../shared/tools/containers-setup.sh}
+PROJECT=${COMPOSE_PROJECT_NAME:-arc-containers-test}
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+export ARC_HTTP_PORT=${ARC_HTTP_PORT:-$(free_port)}
+export ARC_SINGLE_PORT=${ARC_SINGLE_PORT:-$(free_port)}
+
+if [ ! -f "$SETUP" ]; then
+  echo "test:containers: $SETUP not found (expected shared/tools beside the repository; or set CONTAINERS_SETUP)" >&2
+  exit 1
+fi
+
+declare -a TIMES=()
+step() { # step <label> <command...>: runs and times a step
+  local label=$1 t0=$SECONDS; shift
+  echo ">>> $label"
+  "$@"
+  TIMES+=("$(printf '%-34s %4ss' "$label" $((SECONDS - t0)))")
+}
+
+compose() { docker compose -p "$PROJECT" -f "$ROOT/docker-compose.yml" --profile single "$@"; }
+
+finish() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$rc" -ne 0 ] && docker info >/dev/null 2>&1; then
+    echo ">>> FAILED (exit $rc); last logs:" >&2
+    compose ps -a >&2 || true
+    compose logs --no-color --tail=40 >&2 || true
+  fi
+  if [ "${KEEP_STACK:-0}" = 1 ]; then
+    echo ">>> KEEP_STACK=1: the stack stays up on :$ARC_HTTP_PORT (docker compose -p $PROJECT down -v; $SETUP stop)"
+  else
+    echo ">>> teardown"
+    compose down -v --remove-orphans --timeout 15 || true
+    "$SETUP" stop || true
+  fi
+  echo ">>> timings"
+  printf '    %s\n' "${TIMES[@]}"
+  echo "    total                              ${SECONDS}s (exit $rc)"
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+host_build() { # the checks run on the host with @arc/core's client
+  node "$ROOT/scripts/ensure-installed.mjs"
+  (cd "$ROOT" && node_modules/.bin/turbo run build --filter=@arc/core --output-logs=errors-only)
+}
+step "host install + build" host_build
+step "engine setup" "$SETUP" setup
+step "engine start" "$SETUP" start
+eval "$("$SETUP" env)"
+docker compose version >/dev/null 2>&1 || { echo "test:containers: the compose v2 plugin is missing (containers-setup.sh setup installs it)" >&2; exit 1; }
+
+step "build images" compose build
+step "up --wait" compose up -d --wait
+
+echo ">>> stack: gateway http://127.0.0.1:$ARC_HTTP_PORT, single server http://127.0.0.1:$ARC_SINGLE_PORT"
+compose ps
+
+# With CONTAINERS_JEST_DIR set (.ci/run does), every jest run writes its JSON report there.
+jest_report() { [ -n "${CONTAINERS_JEST_DIR:-}" ] && echo "--json --outputFile=$CONTAINERS_JEST_DIR/$1.json"; }
+
+compose_checks() {
+  cd "$ROOT" && ARC_COMPOSE_URL="http://127.0.0.1:$ARC_HTTP_PORT" ARC_SINGLE_URL="http://127.0.0.1:$ARC_SINGLE_PORT" \
+    node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose.test.ts $(jest_report checks)
+}
+step "checks through nginx (jest)" compose_checks
+
+scale_finance() {
+  # docs/distributed.md's scaling recipe: more replicas, then an nginx reload to resolve them.
+  compose up -d --wait --scale finance=4
+  compose exec -T nginx nginx -s reload
+  sleep 1
+  cd "$ROOT" && ARC_COMPOSE_URL="http://127.0.0.1:$ARC_HTTP_PORT" ARC_FINANCE_REPLICAS=4 \
+    node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose.test.ts -t 'spreads finance|across the finance replicas' $(jest_report scaled)
+}
+step "scale finance to 4 + reload" scale_finance
+
+arc_post() { # arc_post <method> <params JSON>: one finance request through the gateway; prints the answer
+  curl -sS -X POST -H 'Content-Type: application/arc+json' "http://127.0.0.1:$ARC_HTTP_PORT/arc/finance" --data \
+    "{\"arc\":\"1.0\",\"id\":\"ct-1\",\"method\":\"$1\",\"requestAgent\":\"containers-test\",\"targetAgent\":\"finance-agent\",\"params\":$2}"
+}
+json_get() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(v??"")})' "$1"; }
+
+redis_state() {
+  # The chats are in the compose redis under the documented key, and survive a restart of redis
+  # (append-only file in the named volume); the services reconnect by themselves.
+  local answer chat key status ttl
+  answer=$(arc_post chat.start '{"initialMessage":{"role":"user","parts":[{"type":"text","content":"invoice"}]}}')
+  chat=$(json_get result.chat.chatId <<<"$answer")
+  [ -n "$chat" ] || { echo "chat.start failed: $answer" >&2; return 1; }
+  key="arc:chat:finance-agent:$chat"
+  status=$(compose exec -T redis redis-cli hget "$key" status | tr -d '\r')
+  ttl=$(compose exec -T redis redis-cli ttl "$key" | tr -d '\r')
+  [ "$status" = ACTIVE ] && [ "$ttl" = -1 ] || { echo "$key: status '$status', ttl '$ttl' (expected ACTIVE, -1)" >&2; return 1; }
+  echo "$key: ACTIVE, no TTL"
+
+  compose restart redis
+  local t0=$SECONDS reply=""
+  while [ $((SECONDS - t0)) -lt 30 ]; do
+    answer=$(arc_post chat.message "{\"chatId\":\"$chat\",\"message\":{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"INV-7\"}]}}" || true)
+    reply=$(json_get result.chat.message.parts.0.content <<<"$answer" 2>/dev/null || true)
+    [ -n "$reply" ] && break
+    sleep 1
+  done
+  [ "$reply" = "Processing your request: INV-7" ] || { echo "the chat did not survive the redis restart: $answer" >&2; return 1; }
+  echo "after 'compose restart redis': the chat is answered again after $((SECONDS - t0))s: $reply"
+
+  answer=$(arc_post chat.end "{\"chatId\":\"$chat\"}")
+  [ "$(json_get result.chat.status <<<"$answer")" = CLOSED ] || { echo "chat.end failed: $answer" >&2; return 1; }
+  ttl=$(compose exec -T redis redis-cli ttl "$key" | tr -d '\r')
+  [ "$ttl" -gt 86000 ] && [ "$ttl" -le 86400 ] || { echo "$key: TTL $ttl after chat.end, expected about 86400" >&2; return 1; }
+  echo "$key: CLOSED, TTL ${ttl}s; $(compose exec -T redis redis-cli --scan --pattern 'arc:chat:*' | wc -l) chat keys in redis"
+}
+step "chat state in redis (+ restart)" redis_state
+
+rolling_restart() {
+  # docs/scale-out.md's recipe under a load of conversations: one finance container at a time.
+  cd "$ROOT" && ARC_COMPOSE_URL="http://127.0.0.1:$ARC_HTTP_PORT" ARC_FINANCE_REPLICAS=4 ARC_COMPOSE_PROJECT="$PROJECT" \
+    node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose.test.ts -t 'restarts the finance replicas' $(jest_report rolling-restart)
+}
+step "rolling restart of finance" rolling_restart
+
+check_images() {
+  # Non-root, and only the service's own code plus production dependencies in the image.
+  local uid
+  uid=$(compose exec -T --index 1 finance id -u)
+  [ "$uid" = 1000 ] || { echo "finance runs as uid $uid, not node (1000)" >&2; return 1; }
+  compose exec -T --index 1 finance sh -c '
+    set -e
+    test -d /app/services/finance/dist && test -d /app/packages/arc-core/dist
+    for p in /app/services/hr /app/services/support /app/services/single-server /app/packages/arc-core/src \
+             /app/node_modules/typescript /app/node_modules/jest /app/node_modules/turbo /app/node_modules/dockerfilelint; do
+      if [ -e "$p" ]; then echo "unexpected in the finance image: $p" >&2; exit 1; fi
+    done'
+  # PID 1 is the init compose adds (init: true), node runs under it.
+  local pid1
+  pid1=$(compose exec -T --index 1 finance sh -c 'tr "\0" " " < /proc/1/cmdline')
+  case "$pid1" in node*) echo "PID 1 is node itself ($pid1), expected an init" >&2; return 1;; esac
+  echo "finance: uid $uid, PID 1: $pid1, no other service or dev dependency"
+}
+step "image checks" check_images
+
+graceful_stop() {
+  # SIGTERM reaches node through the init and the service drains and exits 0 (no SIGKILL).
+  local t0=$SECONDS
+  compose stop --timeout 20 hr
+  echo "compose stop hr took $((SECONDS - t0))s"
+  local logs code
+  logs=$(compose logs --no-color --no-log-prefix hr)
+  code=$(docker inspect --format '{{.State.ExitCode}}' "$(compose ps -a -q hr)")
+  grep -q '"message":"shutting down"' <<<"$logs" && grep -q '"signal":"SIGTERM"' <<<"$logs" && grep -q '"message":"stopped"' <<<"$logs" \
+    || { echo "hr did not log a graceful SIGTERM shutdown:" >&2; echo "$logs" | tail -5 >&2; return 1; }
+  [ "$code" = 0 ] || { echo "hr exited with $code after SIGTERM" >&2; return 1; }
+  echo "hr: drained on SIGTERM and exited 0:"
+  grep -E '"message":"(shutting down|stopped)"' <<<"$logs" | sed 's/^/    /'
+
+}
+step "graceful stop (SIGTERM)" graceful_stop

@@ -1,0 +1,5 @@
+/** Process entry: PORT (default 8000), HOST, SERVER_ID and the other variables of ServiceConfig. */
+import { runService } from '@arc/core/express';
+import { DEFAULTS, createServer } from './server';
+
+void runService(process.env, { defaults: DEFAULTS, build: createServer });

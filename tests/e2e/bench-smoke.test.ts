@@ -1,0 +1,101 @@
+/**
+ * The benchmark harness (`npm run bench`, bench/run.mjs) works, without running a benchmark:
+ * `--smoke` starts the single server and both baselines, runs chat.start and chat.message for
+ * 1 s at c=1, and writes its JSON. Checked here: the run ends cleanly, the JSON has the shape
+ * bench/README.md describes, every request was a correct ARC success, and no process is left.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from './support/processes';
+
+const run = promisify(execFile);
+
+interface Load {
+  requests: number;
+  rps: number;
+  elapsedS: number;
+  latencyMs: { p50: number; p99: number; p999: number };
+  non2xx: number;
+  connErrors: number;
+  timeouts: number;
+  badBodies: number;
+  sampled: number;
+}
+interface Run {
+  method: string;
+  store: string | null;
+  target: string;
+  concurrency: number;
+  baseline: boolean;
+  load: Load;
+  processes: { pid: number; cpuS: number; rssPeakKb: number }[];
+  cpuSPer1k: number;
+  rssPeakKbTotal: number;
+}
+interface Result {
+  meta: { mode: string; wallS: number; chatStartReplyBytes: number; clkTck: number };
+  runs: Run[];
+  warmups: unknown[];
+  summary: { method: string; target: string; errors: number; rps: { median: number }; ratios: Record<string, { rps: number; p99: number }> }[];
+  processes: { name: string; pid: number; startupMs: number; hwmKb: number; cpuS: number }[];
+}
+
+let dir: string;
+let result: Result;
+let stdout: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  const out = join(dir, 'smoke.json');
+  const env = { ...process.env };
+  delete env.npm_config_quick;
+  delete env.npm_config_smoke;
+  ({ stdout } = await run(process.execPath, ['bench/run.mjs', '--smoke', '--out', out], { cwd: ROOT, env, timeout: 50_000 }));
+  result = JSON.parse(readFileSync(out, 'utf8')) as Result;
+}, 60_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('runs chat.start and chat.message on the single server and both baselines, with zero errors', () => {
+  expect(result.meta.mode).toBe('smoke');
+  const cells = result.runs.map((r) => `${r.baseline ? 'baseline' : r.method}/${r.target}/c${r.concurrency}`).sort();
+  expect(cells).toEqual(['baseline/express/c1', 'baseline/node-http/c1', 'chat.message/single/c1', 'chat.start/single/c1']);
+  for (const r of result.runs) {
+    expect(r.load.requests).toBeGreaterThan(0);
+    expect(r.load.rps).toBeGreaterThan(0);
+    expect(r.load.non2xx + r.load.connErrors + r.load.timeouts + r.load.badBodies).toBe(0);
+    expect(r.load.sampled).toBeGreaterThan(0); // replies were parsed and checked, not only counted
+    for (const q of ['p50', 'p99', 'p999'] as const) expect(r.load.latencyMs[q]).toBeGreaterThan(0);
+    expect(r.load.latencyMs.p50).toBeLessThanOrEqual(r.load.latencyMs.p999);
+    expect(r.processes.length).toBeGreaterThan(0);
+    expect(r.rssPeakKbTotal).toBeGreaterThan(0);
+    expect(Number.isFinite(r.cpuSPer1k)).toBe(true);
+  }
+});
+
+test('summarizes with ratios to both baselines, and per-process start-up, peak RSS and CPU', () => {
+  expect(result.meta.chatStartReplyBytes).toBeGreaterThan(100);
+  expect(result.meta.clkTck).toBeGreaterThan(0);
+  const start = result.summary.find((s) => s.method === 'chat.start' && s.target === 'single');
+  expect(start?.errors).toBe(0);
+  expect(start?.ratios['node-http']?.rps).toBeGreaterThan(0);
+  expect(start?.ratios.express?.p99).toBeGreaterThan(0);
+  expect(result.processes.map((p) => p.name).sort()).toEqual(['baseline/express', 'baseline/node-http', 'single/memory']);
+  for (const p of result.processes) {
+    expect(p.startupMs).toBeGreaterThan(0);
+    expect(p.hwmKb).toBeGreaterThan(0);
+    expect(p.cpuS).toBeGreaterThanOrEqual(0);
+  }
+  expect(stdout).toContain('rps/node');
+});
+
+test('leaves no process behind', () => {
+  for (const p of result.processes) {
+    expect(() => process.kill(p.pid, 0)).toThrow();
+  }
+});
