@@ -96,7 +96,10 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
           await new Promise((r) => setTimeout(r, 500));
         }
         const after = await addressOf();
-        await compose('exec', '-T', 'nginx', 'nginx', '-s', 'reload');
+        // scripts/reload-gateway.sh: nginx -s reload, retried while the engine's DNS fails lookups.
+        await promisify(execFile)(join(__dirname, '..', '..', 'scripts', 'reload-gateway.sh'), [], {
+          env: { ...process.env, COMPOSE_PROJECT_NAME: project!, COMPOSE_FILE: join(__dirname, '..', '..', 'docker-compose.yml'), COMPOSE_PROFILES: 'single' },
+        });
         const reloaded = performance.now();
         await load.waitUntil(() => load.log.some((s) => s.startedAt > reloaded && s.servedBy === after && !s.failure), 30_000,
           `request served by the restarted ${after}`);
