@@ -18,6 +18,6 @@ export { newChatId } from './router/chat-lifecycle';
 export { CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from './state/chat-store';
 export { MemoryChatStore, type MemoryChatStoreOptions } from './state/memory-chat-store';
 export { loadConfig, ConfigError, type ServiceConfig } from './config/config';
-export { silentLogger, type Logger, type LogMeta } from './logging/logger';
+export { silentLogger, type LogEntry, type Logger, type LogMeta } from './logging/logger';
 export { LOG_LEVELS, type LogLevel } from './logging/log-levels';
 export { createLogger } from './logging/winston';

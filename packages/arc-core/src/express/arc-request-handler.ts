@@ -39,6 +39,8 @@ export function createArcRequestHandler(options: ArcRequestHandlerOptions) {
       }),
     };
     const reply = await router.handleBody(body, meta);
-    if (!res.destroyed) await writeReply(res, reply);
+    if (res.destroyed) return;
+    const streaming = writeReply(res, reply);
+    if (streaming) await streaming;
   };
 }

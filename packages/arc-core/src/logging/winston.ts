@@ -2,6 +2,7 @@
 import winston from 'winston';
 import { BufferedFdTransport } from './buffered-stdout';
 import type { LogLevel } from './log-levels';
+import { isoNow } from '../util/iso-now';
 import type { Logger } from './logger';
 
 const MESSAGE = Symbol.for('message');
@@ -26,7 +27,7 @@ export function createLogger(options: { level?: LogLevel; service?: string } = {
     level: options.level ?? 'info',
     levels: { error: 0, warn: 1, info: 2, debug: 3 },
     defaultMeta: options.service ? { service: options.service } : undefined,
-    format: winston.format.combine(winston.format.timestamp(), fastJson()),
+    format: winston.format.combine(winston.format.timestamp({ format: isoNow }), fastJson()),
     transports: [new BufferedFdTransport({ fd: 1 })],
   }) as unknown as Logger;
 }

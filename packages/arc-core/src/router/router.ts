@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import { ArcError, errors } from '../errors/arc-error';
 import { ArcErrorCode, httpStatusFor, isRetryable } from '../errors/codes';
-import { silentLogger, type Logger } from '../logging/logger';
+import { silentLogger, type LogEntry, type Logger } from '../logging/logger';
 import { addressOf, errorEnvelope, successEnvelope } from '../protocol/envelope';
 import { canonicalMethod, normalizeAliasParams } from '../protocol/methods';
 import { parseJsonBody } from '../protocol/parse';
@@ -351,7 +351,9 @@ export class ArcRouter {
   }
 
   private logDone(req: Partial<ArcRequest> | undefined, start: number, status: number, code: number | undefined, kind = 'json'): void {
-    const meta: Record<string, unknown> = {
+    const entry: LogEntry = {
+      level: code === undefined ? 'info' : 'warn',
+      message: 'arc request',
       serverId: this.serverId,
       agent: req?.targetAgent,
       method: req?.method,
@@ -361,10 +363,9 @@ export class ArcRouter {
       status,
       outcome: code === undefined ? 'result' : 'error',
     };
-    if (code !== undefined) meta.code = code;
-    if (kind !== 'json') meta.transport = kind;
-    if (code === undefined) this.logger.info('arc request', meta);
-    else this.logger.warn('arc request', meta);
+    if (code !== undefined) entry.code = code;
+    if (kind !== 'json') entry.transport = kind;
+    this.logger.log(entry);
   }
 }
 

@@ -104,7 +104,11 @@ function recordingLogger(lines: LogLine[]): Logger {
   const at = (level: string) => (message: string, meta?: LogMeta): void => {
     lines.push({ level, message, meta });
   };
-  const logger: Logger = { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: () => logger };
+  const logger: Logger = {
+    error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'),
+    log: ({ level, message, ...meta }) => lines.push({ level, message, meta }),
+    child: () => logger,
+  };
   return logger;
 }
 

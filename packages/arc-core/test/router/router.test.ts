@@ -22,6 +22,7 @@ function recordingLogger(): Logger & { lines: Array<{ level: string; message: st
     warn: (message, meta) => lines.push({ level: 'warn', message, meta }),
     info: (message, meta) => lines.push({ level: 'info', message, meta }),
     debug: (message, meta) => lines.push({ level: 'debug', message, meta }),
+    log: ({ level, message, ...meta }) => lines.push({ level, message, meta }),
     child: () => make(),
   });
   return Object.assign(make(), { lines });
