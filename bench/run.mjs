@@ -25,11 +25,17 @@ import { BASELINE_NAMES, MODES, budget, deployments, schedule } from './lib/plan
 import { clockTicks, cpuSecondsBetween, cpuSnapshot, cpuTicks, machineBusyTicks, memory, startRssSampler } from './lib/proc-stats.mjs';
 import { deleteKeys, redisAvailable } from './lib/redis.mjs';
 import { figuresTable, processTable, ratiosTable, runErrors, summarize } from './lib/report.mjs';
-import { ROOT, TARGETS, killAll, startBaseline, startTarget } from './lib/targets.mjs';
+import { ROOT, TARGETS, killAll, nginxInstalled, startBaseline, startTarget } from './lib/targets.mjs';
 
 const PAUSE_BETWEEN_RUNS_MS = 250;
 let interrupted = false;
 const MAX_REQUESTS_PER_RUN = 2_000_000;
+
+/** A bad command line: say what is wrong and how to call it, no stack trace. */
+function usageError(message) {
+  process.stderr.write(`bench: ${message}\nusage: node bench/run.mjs --help\n`);
+  process.exit(2);
+}
 
 function options() {
   const { values } = parseArgs({
@@ -38,12 +44,13 @@ function options() {
       smoke: { type: 'boolean', default: false },
       duration: { type: 'string' },
       repeats: { type: 'string' },
+      targets: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node bench/run.mjs [--quick | --smoke] [--duration <s>] [--repeats <n>] [--out <file.json>]\n(see bench/README.md)\n');
+    process.stdout.write(`usage: node bench/run.mjs [--quick | --smoke] [--targets <a,b>] [--duration <s>] [--repeats <n>] [--out <file.json>]\ntargets: ${Object.keys(TARGETS).join(', ')}\n(see bench/README.md)\n`);
     process.exit(0);
   }
   // `npm run bench --quick` gives the flag to npm, which passes it on as npm_config_quick=true.
@@ -52,7 +59,12 @@ function options() {
   const mode = { name: modeName, ...MODES[modeName] };
   if (values.duration) mode.durationS = Number(values.duration);
   if (values.repeats) mode.repeats = Number(values.repeats);
-  if (!(mode.durationS > 0) || !(Number.isInteger(mode.repeats) && mode.repeats > 0)) throw new Error('--duration must be > 0 and --repeats a positive integer');
+  if (values.targets) {
+    mode.targets = values.targets.split(',').map((t) => t.trim()).filter(Boolean);
+    const unknown = mode.targets.filter((t) => !(t in TARGETS));
+    if (unknown.length > 0 || mode.targets.length === 0) usageError(`--targets: unknown ${unknown.join(', ') || '(none given)'}; choose from ${Object.keys(TARGETS).join(', ')}`);
+  }
+  if (!(mode.durationS > 0) || !(Number.isInteger(mode.repeats) && mode.repeats > 0)) usageError('--duration must be > 0 and --repeats a positive integer');
   return { mode, out: values.out };
 }
 
@@ -77,6 +89,18 @@ async function main() {
   preflight(mode);
   const runId = `${Date.now().toString(36)}-${process.pid}`;
   const redis = { url: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379', keyPrefix: `arcbench:${runId}:` };
+  // What this machine cannot run is left out, said so and recorded, rather than failing the
+  // whole benchmark: nginx for the gateway targets, Redis for the redis store.
+  const skipped = [];
+  const gatewayTargets = mode.targets.filter((t) => TARGETS[t].replicas > 0);
+  if (gatewayTargets.length > 0 && !nginxInstalled()) {
+    mode.targets = mode.targets.filter((t) => !gatewayTargets.includes(t));
+    skipped.push(`${gatewayTargets.join(', ')}: nginx is not installed (apt-get install -y nginx, or set NGINX_BIN)`);
+  }
+  if (mode.stores.includes('redis') && !(await redisAvailable(redis.url))) {
+    mode.stores = mode.stores.filter((s) => s !== 'redis');
+    skipped.push(`the redis store: Redis does not answer at ${redis.url} (start redis-server, or set BENCH_REDIS_URL)`);
+  }
   const needsRedis = mode.stores.includes('redis');
   const runs = schedule(mode);
   const plan = budget(mode, runs);
@@ -86,7 +110,7 @@ async function main() {
   log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   log('note: the load generator (autocannon, its own process) and the servers share this machine\'s cores; see "gen CPU".');
 
-  if (needsRedis && !(await redisAvailable(redis.url))) throw new Error(`Redis does not answer at ${redis.url} (the redis variants need it)`);
+  for (const what of skipped) log(`SKIPPED ${what}`);
 
   const state = { generator: null, deployments: [], baselines: [] };
   const result = {
@@ -102,6 +126,7 @@ async function main() {
       loadavgStart: loadavg(),
       redis: needsRedis ? redis : null,
       note: 'load generator and servers share the machine',
+      skipped,
     },
     processes: [],
     warmups: [],
@@ -265,6 +290,7 @@ async function main() {
   log(ratiosTable(result.summary));
   log('\nProcesses (start-up = spawn until the first 200 from GET /health; VmHWM = peak RSS of the session):');
   log(processTable(result.processes));
+  for (const what of skipped) log(`\nSKIPPED ${what}`);
 
   const file = out || join(ROOT, 'bench', 'results', `bench-${mode.name}-${result.meta.startedAt.replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(file), { recursive: true });

@@ -39,6 +39,9 @@ export const BASELINES = {
   express: { label: 'baseline express 5', entry: 'bench/baselines/express.mjs' },
 };
 
+/** Whether nginx can be run here (the gateway targets need it). */
+export const nginxInstalled = () => cluster.findNginx() !== null;
+
 /** Every process started and not yet stopped: { pid, kill(signal) }. */
 const live = new Set();
 

@@ -99,3 +99,22 @@ test('leaves no process behind', () => {
     expect(() => process.kill(p.pid, 0)).toThrow();
   }
 });
+
+test('leaves out what the machine cannot run, says so and records it (no nginx here)', async () => {
+  const out = join(dir, 'no-nginx.json');
+  const env: NodeJS.ProcessEnv = { ...process.env, NGINX_BIN: join(dir, 'no-such-nginx') };
+  delete env.npm_config_quick;
+  delete env.npm_config_smoke;
+  const { stdout: text } = await run(process.execPath, ['bench/run.mjs', '--smoke', '--targets', 'single,nginx-finance', '--duration', '0.5', '--out', out],
+    { cwd: ROOT, env, timeout: 50_000 });
+  expect(text).toContain('SKIPPED nginx-finance: nginx is not installed');
+  const skipped = JSON.parse(readFileSync(out, 'utf8')) as Result & { meta: { skipped: string[] } };
+  expect(skipped.meta.skipped).toEqual([expect.stringContaining('nginx-finance: nginx is not installed')]);
+  expect(new Set(skipped.runs.map((r) => r.target))).toEqual(new Set(['single', 'node-http', 'express']));
+}, 60_000);
+
+test('refuses an unknown target with a usage message, not a stack trace', async () => {
+  const failure = await run(process.execPath, ['bench/run.mjs', '--targets', 'single,nope'], { cwd: ROOT }).then(() => null, (err: unknown) => err);
+  expect(failure).toMatchObject({ code: 2, stderr: expect.stringContaining('bench: --targets: unknown nope; choose from single, finance') });
+  expect((failure as { stderr: string }).stderr).not.toContain('    at ');
+});
