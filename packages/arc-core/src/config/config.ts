@@ -21,6 +21,8 @@ export interface ServiceConfig {
   readonly REDIS_URL?: string;
   /** Prefix of every Redis key this service writes. */
   readonly REDIS_KEY_PREFIX: string;
+  /** How long one Redis operation may take before the request gets -41002 / 503 (default 1 s). */
+  readonly REDIS_TIMEOUT_MS: number;
   /** On SIGTERM, how long requests in flight may take to finish before connections are closed. */
   readonly SHUTDOWN_GRACE_MS: number;
 }
@@ -44,6 +46,7 @@ const schema = {
     HANDLER_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 120000 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9._:-]{0,64}$', default: 'arc:' },
+    REDIS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
     SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
   },
   required: ['PORT', 'SERVER_ID'],

@@ -49,7 +49,7 @@ export async function runService(env: NodeJS.ProcessEnv, options: RunServiceOpti
   }
   const logger = createLogger({ level: config.LOG_LEVEL, service: config.SERVER_ID });
   const chatStore: ChatStore = config.REDIS_URL
-    ? new RedisChatStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger })
+    ? new RedisChatStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS, logger })
     : new MemoryChatStore();
   const server = options.build({ config, logger, chatStore });
 

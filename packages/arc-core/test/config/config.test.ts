@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       MAX_CONCURRENT_PER_AGENT: 100,
       HANDLER_TIMEOUT_MS: 120000,
       REDIS_KEY_PREFIX: 'arc:',
+      REDIS_TIMEOUT_MS: 1000,
       SHUTDOWN_GRACE_MS: 10000,
     });
   });
@@ -31,12 +32,12 @@ describe('loadConfig', () => {
     const cfg = loadConfig({
       PORT: '9000', HOST: '127.0.0.1', SERVER_ID: 'replica-2', LOG_LEVEL: 'debug',
       BODY_LIMIT_BYTES: '2048', MAX_CONCURRENT_PER_AGENT: '4', HANDLER_TIMEOUT_MS: '1500',
-      REDIS_URL: 'redis://127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'team-a:', SHUTDOWN_GRACE_MS: '2500',
+      REDIS_URL: 'redis://127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'team-a:', REDIS_TIMEOUT_MS: '3000', SHUTDOWN_GRACE_MS: '2500',
     }, defaults);
     expect(cfg).toEqual({
       PORT: 9000, HOST: '127.0.0.1', SERVER_ID: 'replica-2', LOG_LEVEL: 'debug',
       BODY_LIMIT_BYTES: 2048, MAX_CONCURRENT_PER_AGENT: 4, HANDLER_TIMEOUT_MS: 1500,
-      REDIS_URL: 'redis://127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'team-a:', SHUTDOWN_GRACE_MS: 2500,
+      REDIS_URL: 'redis://127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'team-a:', REDIS_TIMEOUT_MS: 3000, SHUTDOWN_GRACE_MS: 2500,
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
@@ -44,6 +45,11 @@ describe('loadConfig', () => {
 
   it('rejects a REDIS_URL that is not a redis:// URL, naming it', () => {
     expect(() => loadConfig({ REDIS_URL: 'http://localhost:6379' }, defaults)).toThrow(/REDIS_URL="http:\/\/localhost:6379" must match pattern/);
+  });
+
+  it('rejects a REDIS_TIMEOUT_MS below 10 ms or that is not a number, naming it', () => {
+    expect(() => loadConfig({ REDIS_TIMEOUT_MS: '5' }, defaults)).toThrow(/REDIS_TIMEOUT_MS="5" must be >= 10/);
+    expect(() => loadConfig({ REDIS_TIMEOUT_MS: '1s' }, defaults)).toThrow(/REDIS_TIMEOUT_MS="1s" must be integer/);
   });
 
   it('accepts PORT=0 (OS-chosen port)', () => {
