@@ -35,9 +35,10 @@ step() { # step <label> <command...>: runs and times a step
   CURRENT_STEP=""
 }
 
-compose() { docker compose -p "$PROJECT" -f "$ROOT/docker-compose.yml" --profile single "$@"; }
-# scripts/reload-gateway.sh (nginx -s reload, retried) on this stack; compose reads these variables.
-reload_gateway() { COMPOSE_PROJECT_NAME=$PROJECT COMPOSE_FILE=$ROOT/docker-compose.yml COMPOSE_PROFILES=single "$ROOT/scripts/reload-gateway.sh"; }
+# The stack, for every `docker compose` below and in scripts/reload-gateway.sh.
+export COMPOSE_PROJECT_NAME=$PROJECT COMPOSE_FILE=$ROOT/docker-compose.yml COMPOSE_PROFILES=single
+compose() { docker compose "$@"; }
+reload_gateway() { "$ROOT/scripts/reload-gateway.sh"; } # nginx -s reload, retried
 
 finish() {
   local rc=$?

@@ -12,6 +12,7 @@ import { ConversationLoad, conversation, countByReplica, finishChats, type Sent 
 import {
   bodyLimits, gatewayAnswers, guideFlow, requestIds, servingReplicas, streamThroughGateway,
 } from './support/distributed-checks';
+import { ROOT } from './support/processes';
 
 const baseUrl = process.env.ARC_COMPOSE_URL?.replace(/\/+$/, '');
 /** The compose project, for the test that restarts containers (only that test needs it). */
@@ -72,9 +73,10 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
   (project ? it : it.skip)('restarts the finance replicas one at a time (docker restart, then nginx reload) losing no chat', async () => {
     // docs/scale-out.md's compose recipe. A restarted container gets a new address, which nginx
     // only learns on a reload; without the reload the gateway would soon point at no replica.
-    const run = async (cmd: string, ...args: string[]) => (await promisify(execFile)(cmd, args, { encoding: 'utf8' })).stdout.trim();
-    const compose = (...args: string[]) =>
-      run('docker', 'compose', '-p', project!, '-f', join(__dirname, '..', '..', 'docker-compose.yml'), '--profile', 'single', ...args);
+    // The stack, for `docker compose` and scripts/reload-gateway.sh alike.
+    const env = { ...process.env, COMPOSE_PROJECT_NAME: project!, COMPOSE_FILE: join(ROOT, 'docker-compose.yml'), COMPOSE_PROFILES: 'single' };
+    const run = async (cmd: string, ...args: string[]) => (await promisify(execFile)(cmd, args, { encoding: 'utf8', env })).stdout.trim();
+    const compose = (...args: string[]) => run('docker', 'compose', ...args);
     const ids = (await compose('ps', '-q', 'finance')).split('\n').filter(Boolean);
     expect(ids.length).toBe(FINANCE_REPLICAS);
     // A new client connection per request: each reload closes the old nginx workers' idle
@@ -96,10 +98,7 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
           await new Promise((r) => setTimeout(r, 500));
         }
         const after = await addressOf();
-        // scripts/reload-gateway.sh: nginx -s reload, retried while the engine's DNS fails lookups.
-        await promisify(execFile)(join(__dirname, '..', '..', 'scripts', 'reload-gateway.sh'), [], {
-          env: { ...process.env, COMPOSE_PROJECT_NAME: project!, COMPOSE_FILE: join(__dirname, '..', '..', 'docker-compose.yml'), COMPOSE_PROFILES: 'single' },
-        });
+        await run(join(ROOT, 'scripts', 'reload-gateway.sh')); // nginx -s reload, retried while the engine's DNS fails lookups
         const reloaded = performance.now();
         await load.waitUntil(() => load.log.some((s) => s.startedAt > reloaded && s.servedBy === after && !s.failure), 30_000,
           `request served by the restarted ${after}`);

@@ -14,7 +14,7 @@ export { ArcErrorCode, allErrorCodes, errorCodeInfo, httpStatusFor, type ArcErro
 export { ArcError, isArcError, type ErrorDetails } from './errors/arc-error';
 export { ArcAgent, type AgentOptions, type ArcHandler, type ChatReply, type HandlerContext, type HandlerOptions } from './router/agent';
 export { ArcRouter, type ArcReply, type RequestMeta, type RouterOptions } from './router/router';
-export { newChatId } from './router/chat-lifecycle';
+export { newChatId } from './router/chat-id';
 export { CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from './state/chat-store';
 export { MemoryChatStore, type MemoryChatStoreOptions } from './state/memory-chat-store';
 export { loadConfig, ConfigError, type ServiceConfig } from './config/config';

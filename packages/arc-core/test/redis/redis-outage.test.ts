@@ -14,11 +14,11 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { createArcServer, type ArcServer } from '../../src/express/server';
-import type { Logger, LogMeta } from '../../src/logging/logger';
 import { RedisChatStore } from '../../src/redis';
 import { ArcAgent } from '../../src/router/agent';
 import { ArcRouter, type ArcReply } from '../../src/router/router';
 import type { ChatRecord } from '../../src/state/chat-store';
+import { recordingLogger } from '../support/recording-logger';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 /** A bounded operation must settle well within this (1 s connect wait + 1 s command timeout at most). */
@@ -99,19 +99,6 @@ function note(what: string, ms: number): void {
   timings.push(`${what}: ${Math.round(ms)} ms`);
 }
 
-interface LogLine { level: string; message: string; meta?: LogMeta }
-function recordingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (message: string, meta?: LogMeta): void => {
-    lines.push({ level, message, meta });
-  };
-  const logger: Logger = {
-    error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'),
-    log: ({ level, message, ...meta }) => lines.push({ level, message, meta }),
-    child: () => logger,
-  };
-  return logger;
-}
-
 function chat(chatId: string): ChatRecord {
   const now = new Date().toISOString();
   return { chatId, agentId: 'outage-agent', requestAgent: 'tester', status: 'ACTIVE', createdAt: now, updatedAt: now };
@@ -140,7 +127,8 @@ describeIfRedis('RedisChatStore when Redis hangs, dies and comes back', () => {
   let port: number;
   let redis: ChildProcess | undefined;
   let store: RedisChatStore;
-  const log: LogLine[] = [];
+  const recorder = recordingLogger();
+  const log = recorder.lines;
   let router: ArcRouter;
   let server: ArcServer | undefined;
   let healthUrl: string;
@@ -148,7 +136,7 @@ describeIfRedis('RedisChatStore when Redis hangs, dies and comes back', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis(port);
-    store = new RedisChatStore({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'outage:', logger: recordingLogger(log) });
+    store = new RedisChatStore({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'outage:', logger: recorder });
     router = new ArcRouter({ serverId: 'outage-server', chatStore: store });
     router.addAgent(new ArcAgent('outage-agent').on('chat.start', async () => 'hi').on('chat.message', async () => 'ok'));
     // An HTTP server with its own store, for /health (closing it disposes that store).

@@ -1,4 +1,4 @@
-import { newChatId } from '../../src/router/chat-lifecycle';
+import { newChatId } from '../../src/router/chat-id';
 
 describe('newChatId', () => {
   it('is chat- and 16 hex digits, and never repeats across many refills of its random pool', () => {

@@ -1,10 +1,10 @@
 import { ArcError } from '../../src/errors/arc-error';
 import { ArcErrorCode } from '../../src/errors/codes';
-import type { Logger, LogMeta } from '../../src/logging/logger';
 import type { Part } from '../../src/protocol/types';
 import { ArcAgent, type HandlerContext } from '../../src/router/agent';
 import { ArcRouter } from '../../src/router/router';
 import { MemoryChatStore } from '../../src/state/memory-chat-store';
+import { recordingLogger } from '../support/recording-logger';
 import { deferred, envelope, jsonReply, sleep, streamEvents, userMessage, type Json } from '../support/util';
 
 const start = (text = 'hello', extra: Record<string, unknown> = {}, env: Record<string, unknown> = {}): Record<string, unknown> =>
@@ -13,20 +13,6 @@ const message = (chatId: string, text = 'more', extra: Record<string, unknown> =
   envelope('chat.message', { chatId, message: userMessage(text), ...extra }, env);
 const end = (chatId: string, extra: Record<string, unknown> = {}, env: Record<string, unknown> = {}): Record<string, unknown> =>
   envelope('chat.end', { chatId, ...extra }, env);
-
-/** A logger that keeps every line, to check what reaches the log (and what does not reach the client). */
-function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; meta?: LogMeta }> } {
-  const lines: Array<{ level: string; message: string; meta?: LogMeta }> = [];
-  const make = (): Logger => ({
-    error: (message, meta) => lines.push({ level: 'error', message, meta }),
-    warn: (message, meta) => lines.push({ level: 'warn', message, meta }),
-    info: (message, meta) => lines.push({ level: 'info', message, meta }),
-    debug: (message, meta) => lines.push({ level: 'debug', message, meta }),
-    log: ({ level, message, ...meta }) => lines.push({ level, message, meta }),
-    child: () => make(),
-  });
-  return Object.assign(make(), { lines });
-}
 
 const routers: ArcRouter[] = [];
 function newRouter(options: Partial<ConstructorParameters<typeof ArcRouter>[0]> = {}): ArcRouter {
