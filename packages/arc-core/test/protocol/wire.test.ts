@@ -15,6 +15,8 @@ describe('formatSseEvent', () => {
   it('keeps data on one line whatever the content, for any line splitter (also Unicode line breaks)', () => {
     const text = 'a\nb\r\nc\u2028d\u2029e\u0085f\u000bg\u000ch\u001ci';
     const frame = formatSseEvent({ event: 'stream', data: { text } });
+    // Python's str.splitlines() boundaries, control characters included.
+    // eslint-disable-next-line no-control-regex
     const lines = frame.split(/\r\n|[\n\r\u000b\u000c\u001c-\u001e\u0085\u2028\u2029]/);
     expect(lines).toEqual(['event: stream', expect.stringMatching(/^data: \{"text":".*"\}$/), '', '']);
     expect(JSON.parse(lines[1]!.slice(6))).toEqual({ text });

@@ -119,7 +119,7 @@ async function json(p: Promise<ArcReply>): Promise<{ status: number; body: { res
 
 const describeIfRedis = existsSync(REDIS_SERVER) || process.env.CI === 'true' ? describe : describe.skip;
 if (!existsSync(REDIS_SERVER)) {
-  // eslint-disable-next-line no-console
+   
   console.warn(`${REDIS_SERVER} not found: skipping the Redis outage tests${process.env.CI === 'true' ? ' — not allowed in CI' : ''}`);
 }
 

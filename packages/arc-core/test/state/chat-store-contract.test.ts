@@ -52,7 +52,7 @@ if (!reachable.ok) {
       });
     });
   } else {
-    // eslint-disable-next-line no-console
+     
     console.warn(message);
     describe.skip('ChatStore contract: RedisChatStore', () => {
       it('needs a reachable Redis', () => undefined);

@@ -2,7 +2,7 @@
 import type { ArcReply } from '../../src/router/router';
 import type { SseEvent } from '../../src/protocol/sse';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export type Json = any;
 
 export interface Deferred<T = void> {
