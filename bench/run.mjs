@@ -50,7 +50,9 @@ function options() {
     },
   });
   if (values.help) {
-    process.stdout.write(`usage: node bench/run.mjs [--quick | --smoke] [--targets <a,b>] [--duration <s>] [--repeats <n>] [--out <file.json>]\ntargets: ${Object.keys(TARGETS).join(', ')}\n(see bench/README.md)\n`);
+    process.stdout.write(
+      `usage: node bench/run.mjs [--quick | --smoke] [--targets <a,b>] [--duration <s>] [--repeats <n>] [--out <file.json>]\ntargets: ${Object.keys(TARGETS).join(', ')}\n(see bench/README.md)\n`,
+    );
     process.exit(0);
   }
   // `npm run bench --quick` gives the flag to npm, which passes it on as npm_config_quick=true.
@@ -60,11 +62,16 @@ function options() {
   if (values.duration) mode.durationS = Number(values.duration);
   if (values.repeats) mode.repeats = Number(values.repeats);
   if (values.targets) {
-    mode.targets = values.targets.split(',').map((t) => t.trim()).filter(Boolean);
+    mode.targets = values.targets
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     const unknown = mode.targets.filter((t) => !(t in TARGETS));
-    if (unknown.length > 0 || mode.targets.length === 0) usageError(`--targets: unknown ${unknown.join(', ') || '(none given)'}; choose from ${Object.keys(TARGETS).join(', ')}`);
+    if (unknown.length > 0 || mode.targets.length === 0)
+      usageError(`--targets: unknown ${unknown.join(', ') || '(none given)'}; choose from ${Object.keys(TARGETS).join(', ')}`);
   }
-  if (!(mode.durationS > 0) || !(Number.isInteger(mode.repeats) && mode.repeats > 0)) usageError('--duration must be > 0 and --repeats a positive integer');
+  if (!(mode.durationS > 0) || !(Number.isInteger(mode.repeats) && mode.repeats > 0))
+    usageError('--duration must be > 0 and --repeats a positive integer');
   return { mode, out: values.out };
 }
 
@@ -106,8 +113,14 @@ async function main() {
   const plan = budget(mode, runs);
 
   log(`ARC benchmark, mode ${mode.name}: ${plan.runs} runs x ${mode.durationS} s (${mode.repeats} repeats), ~${plan.estimatedS} s in all`);
-  log(`targets ${mode.targets.join(', ')}; stores ${mode.stores.join(', ')}; c=${mode.concurrencies.join(',')}; baselines ${BASELINE_NAMES.join(', ')}`);
-  log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `targets ${mode.targets.join(', ')}; stores ${mode.stores.join(', ')}; c=${mode.concurrencies.join(',')}; baselines ${BASELINE_NAMES.join(', ')}`,
+  );
+  log(
+    `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   log('note: the load generator (autocannon, its own process) and the servers share this machine\'s cores; see "gen CPU".');
 
   for (const what of skipped) log(`SKIPPED ${what}`);
@@ -185,7 +198,10 @@ async function main() {
       log(`${at()} chat pools: ${mode.poolSize} chats started on each of ${pools.size} deployments`);
     }
 
-    const find = (run) => (run.baseline ? state.baselines.find((b) => b.target === run.target) : state.deployments.find((d) => d.target === run.target && d.store === run.store));
+    const find = (run) =>
+      run.baseline
+        ? state.baselines.find((b) => b.target === run.target)
+        : state.deployments.find((d) => d.target === run.target && d.store === run.store);
     const job = (d, method, concurrency, durationS) => ({
       url: d.url,
       method,
@@ -224,7 +240,8 @@ async function main() {
       const windowS = (performance.now() - t0) / 1000;
       const self = process.cpuUsage(selfBefore);
       const dead = d.processes.filter((p) => cpuTicks(p.pid) === null);
-      if (dead.length) throw new Error(`${dead.map((p) => p.name).join(', ')} died during the run:\n${dead.map((p) => p.tail()).join('\n')}`);
+      if (dead.length)
+        throw new Error(`${dead.map((p) => p.name).join(', ')} died during the run:\n${dead.map((p) => p.tail()).join('\n')}`);
       const cpuTotal = Object.values(cpuS).reduce((a, b) => a + (b ?? 0), 0);
       // CPU used on the machine during the run by anything but the servers, the generator and
       // this process, in % of all cores: the noise of a shared machine.
@@ -285,7 +302,9 @@ async function main() {
 
   log('\nFigures (median of repeats; range = +-half the spread of req/s between repeats; errors = failed/all requests):');
   log(figuresTable(result.summary));
-  log('gen CPU = the load generator\'s CPU in % of one core; other = CPU used by everything else on the machine during the run, in % of all cores (noise).');
+  log(
+    "gen CPU = the load generator's CPU in % of one core; other = CPU used by everything else on the machine during the run, in % of all cores (noise).",
+  );
   log('\nRatios at the same concurrency (req/s: target / baseline, 1.00x = as fast; latency: target / baseline, 1.00x = as quick):');
   log(ratiosTable(result.summary));
   log('\nProcesses (start-up = spawn until the first 200 from GET /health; VmHWM = peak RSS of the session):');
@@ -296,7 +315,9 @@ async function main() {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   const totalErrors = result.runs.reduce((n, r) => n + runErrors(r.load), 0);
-  log(`\n${totalErrors ? `WARNING: ${totalErrors} failed requests. ` : ''}wall clock ${result.meta.wallS} s; raw runs in ${relative(process.cwd(), file) || file}`);
+  log(
+    `\n${totalErrors ? `WARNING: ${totalErrors} failed requests. ` : ''}wall clock ${result.meta.wallS} s; raw runs in ${relative(process.cwd(), file) || file}`,
+  );
 }
 
 process.on('exit', killAll);

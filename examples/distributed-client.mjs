@@ -43,8 +43,10 @@ for (const { route, agent, start, followUp } of conversations) {
       // Only without the shared chat store: the chat lives in the memory of the replica that
       // started it, and nginx sent this request to another one.
       if (!(err instanceof ArcResponseError) || err.code !== -43001) throw err;
-      console.log(`[${agent}] (-43001: this request reached another ${route} replica, which does not know chat ${chatId};` +
-        ' chats are per replica without Redis: `npm run cluster -- --redis`, or docker compose, shares them)');
+      console.log(
+        `[${agent}] (-43001: this request reached another ${route} replica, which does not know chat ${chatId};` +
+          ' chats are per replica without Redis: `npm run cluster -- --redis`, or docker compose, shares them)',
+      );
     }
   } catch (err) {
     failed = true;

@@ -63,10 +63,12 @@ function checkDescription(desc) {
     const servers = spec && spec.servers;
     if (!Array.isArray(servers) || servers.length === 0) throw new RenderError(`service ${service} needs at least one server`);
     for (const s of servers) {
-      if (typeof s !== 'string' || !SERVER.test(s)) throw new RenderError(`service ${service}: server ${JSON.stringify(s)} is not host:port`);
+      if (typeof s !== 'string' || !SERVER.test(s))
+        throw new RenderError(`service ${service}: server ${JSON.stringify(s)} is not host:port`);
     }
     for (const route of [service, ...(spec.agents || [])]) {
-      if (typeof route !== 'string' || !NAME.test(route)) throw new RenderError(`service ${service}: route ${JSON.stringify(route)} is not [A-Za-z0-9._-]`);
+      if (typeof route !== 'string' || !NAME.test(route))
+        throw new RenderError(`service ${service}: route ${JSON.stringify(route)} is not [A-Za-z0-9._-]`);
       if (routes.has(route)) throw new RenderError(`route /arc/${route} is given twice (${routes.get(route)}, ${service})`);
       routes.set(route, service);
     }
@@ -82,30 +84,37 @@ function checkDescription(desc) {
 /** The http-level gateway configuration (upstreams, maps, server) for a description. */
 function renderSite(desc) {
   const routes = checkDescription(desc);
-  const upstreams = Object.entries(desc.services).map(([service, spec]) => [
-    `upstream arc_${service} {`,
-    `    zone arc_${service} ${UPSTREAM.zoneSize};`,
-    ...spec.servers.map((s) => `    server ${s} max_fails=${UPSTREAM.maxFails} fail_timeout=${UPSTREAM.failTimeout};`),
-    `    keepalive ${UPSTREAM.keepalive};`,
-    `    keepalive_timeout ${UPSTREAM.keepaliveTimeout};`,
-    '}',
-  ].join('\n'));
+  const upstreams = Object.entries(desc.services).map(([service, spec]) =>
+    [
+      `upstream arc_${service} {`,
+      `    zone arc_${service} ${UPSTREAM.zoneSize};`,
+      ...spec.servers.map((s) => `    server ${s} max_fails=${UPSTREAM.maxFails} fail_timeout=${UPSTREAM.failTimeout};`),
+      `    keepalive ${UPSTREAM.keepalive};`,
+      `    keepalive_timeout ${UPSTREAM.keepaliveTimeout};`,
+      '}',
+    ].join('\n'),
+  );
   const services = Object.keys(desc.services);
   const template = readFileSync(join(TEMPLATE_DIR, 'arc.conf.template'), 'utf8');
-  return fill(template, {
-    upstreams: upstreams.join('\n\n'),
-    agent_map: [...routes].map(([route, service]) => `    ${route} arc_${service};`).join('\n'),
-    listen: desc.listen,
-    access_log: desc.accessLog ?? '/var/log/nginx/access.log',
-    server_id: desc.serverId ?? 'nginx',
-    route_names: services.map((s) => `"${s}"`).join(','),
-    route_list: services.join(', '),
-  }, 'arc.conf.template');
+  return fill(
+    template,
+    {
+      upstreams: upstreams.join('\n\n'),
+      agent_map: [...routes].map(([route, service]) => `    ${route} arc_${service};`).join('\n'),
+      listen: desc.listen,
+      access_log: desc.accessLog ?? '/var/log/nginx/access.log',
+      server_id: desc.serverId ?? 'nginx',
+      route_names: services.map((s) => `"${s}"`).join(','),
+      route_list: services.join(', '),
+    },
+    'arc.conf.template',
+  );
 }
 
 /** The main context for a standalone nginx that keeps all its files under `prefix`. */
 function renderMain({ prefix, workerProcesses = 1, errorLogLevel = 'warn' }) {
-  if (!prefix || /[\s;'"{}]/.test(prefix)) throw new RenderError(`prefix ${JSON.stringify(prefix)} must be a path without spaces or quotes`);
+  if (!prefix || /[\s;'"{}]/.test(prefix))
+    throw new RenderError(`prefix ${JSON.stringify(prefix)} must be a path without spaces or quotes`);
   const template = readFileSync(join(TEMPLATE_DIR, 'main.conf.template'), 'utf8');
   return fill(template, { prefix, worker_processes: workerProcesses, error_log_level: errorLogLevel }, 'main.conf.template');
 }

@@ -43,7 +43,10 @@ const has = (cmd, args = ['--version']) => run(cmd, args).status === 0;
   const file = join(ROOT, 'docker-compose.yml');
   const tool = has('docker-compose') ? ['docker-compose', []] : has('docker', ['compose', 'version']) ? ['docker', ['compose']] : null;
   if (!tool) {
-    missing('docker-compose config', 'neither docker-compose nor the docker compose plugin is installed (apt-get install -y docker-compose)');
+    missing(
+      'docker-compose config',
+      'neither docker-compose nor the docker compose plugin is installed (apt-get install -y docker-compose)',
+    );
   } else {
     const r = run(tool[0], [...tool[1], '-f', file, 'config', '-q']);
     if (r.status === 0) ok('docker-compose config', `${[tool[0], ...tool[1]].join(' ')} config -q`);
@@ -53,8 +56,12 @@ const has = (cmd, args = ['--version']) => run(cmd, args).status === 0;
 
 // 2. dockerfilelint
 const dockerfiles = [
-  ...readdirSync(join(ROOT, 'services')).map((s) => join(ROOT, 'services', s, 'Dockerfile')).filter((f) => run('test', ['-f', f]).status === 0),
-  ...readdirSync(join(ROOT, 'docker')).filter((f) => f.endsWith('.Dockerfile')).map((f) => join(ROOT, 'docker', f)),
+  ...readdirSync(join(ROOT, 'services'))
+    .map((s) => join(ROOT, 'services', s, 'Dockerfile'))
+    .filter((f) => run('test', ['-f', f]).status === 0),
+  ...readdirSync(join(ROOT, 'docker'))
+    .filter((f) => f.endsWith('.Dockerfile'))
+    .map((f) => join(ROOT, 'docker', f)),
 ];
 for (const file of dockerfiles) {
   const r = run(join(ROOT, 'node_modules', '.bin', 'dockerfilelint'), [file]);
@@ -75,9 +82,13 @@ for (const file of dockerfiles) {
     const block = composeYml.match(new RegExp(`^  ${service}:\\n((?:    .*\\n|\\n)*)`, 'm'))?.[1] ?? '';
     const composePort = Number(block.match(/^ {6}PORT: "(\d+)"/m)?.[1]);
     const exposed = Number(dockerfile.match(/^EXPOSE (\d+)/m)?.[1]);
-    if (dockerfile !== expected) fail(name, `services/${service}/Dockerfile differs from services/finance/Dockerfile beyond the name and port`);
+    if (dockerfile !== expected)
+      fail(name, `services/${service}/Dockerfile differs from services/finance/Dockerfile beyond the name and port`);
     else if (exposed !== portOf(service) || composePort !== portOf(service)) {
-      fail(name, `nginx/compose.json says ${portOf(service)}, the Dockerfile EXPOSEs ${exposed}, docker-compose.yml sets PORT ${composePort}`);
+      fail(
+        name,
+        `nginx/compose.json says ${portOf(service)}, the Dockerfile EXPOSEs ${exposed}, docker-compose.yml sets PORT ${composePort}`,
+      );
     } else ok(name, `port ${exposed}`);
   }
 }

@@ -45,9 +45,12 @@ const logLevel = process.env.LOG_LEVEL || 'info';
 
 // Shared chat state: off unless asked for (--redis [url], or REDIS_URL in the environment).
 const redisFlag = argv.indexOf('--redis');
-const redisUrl = redisFlag >= 0
-  ? (/^rediss?:\/\//.test(argv[redisFlag + 1] ?? '') ? argv[redisFlag + 1] : 'redis://127.0.0.1:6379')
-  : process.env.REDIS_URL || undefined;
+const redisUrl =
+  redisFlag >= 0
+    ? /^rediss?:\/\//.test(argv[redisFlag + 1] ?? '')
+      ? argv[redisFlag + 1]
+      : 'redis://127.0.0.1:6379'
+    : process.env.REDIS_URL || undefined;
 const redisPrefix = process.env.REDIS_KEY_PREFIX || 'arc:';
 if (redisUrl) await checkRedis(redisUrl);
 // Given explicitly, so the services get exactly this (REDIS_URL '' = the in-memory store).
@@ -56,15 +59,23 @@ const env = { REDIS_URL: redisUrl ?? '', REDIS_KEY_PREFIX: redisPrefix };
 /** Exits with a clear message unless Redis at `url` answers PING within 3 s. */
 async function checkRedis(url) {
   const { Redis } = require('ioredis');
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 3000, commandTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    commandTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   let lastError;
   client.on('error', (err) => (lastError = err));
   try {
     await client.connect();
     await client.ping();
   } catch (err) {
-    console.error(`cluster: Redis at ${url} does not answer (${(lastError ?? err).message}).\n` +
-      'cluster: start one (e.g. redis-server --daemonize yes --save "" --appendonly no), or run without --redis / REDIS_URL.');
+    console.error(
+      `cluster: Redis at ${url} does not answer (${(lastError ?? err).message}).\n` +
+        'cluster: start one (e.g. redis-server --daemonize yes --save "" --appendonly no), or run without --redis / REDIS_URL.',
+    );
     process.exit(1);
   } finally {
     client.disconnect();
@@ -73,8 +84,10 @@ async function checkRedis(url) {
 
 if (!argv.includes('--no-build')) {
   const turbo = join(ROOT, 'node_modules', '.bin', 'turbo');
-  execFileSync(turbo, ['run', 'build', '--filter=@arc/finance', '--filter=@arc/hr', '--filter=@arc/support', '--output-logs=errors-only'],
-    { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(turbo, ['run', 'build', '--filter=@arc/finance', '--filter=@arc/hr', '--filter=@arc/support', '--output-logs=errors-only'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 // Each line of a process's output, prefixed with its name.
@@ -120,7 +133,10 @@ cluster.gateway.exited.then(({ code, signal }) => {
 });
 for (const r of cluster.replicas) {
   r.exited.then(({ code, signal }) => {
-    if (!stopping) console.error(`cluster: ${r.name} (${r.address}) exited (code ${code}, signal ${signal}); nginx sends its requests to the other replicas`);
+    if (!stopping)
+      console.error(
+        `cluster: ${r.name} (${r.address}) exited (code ${code}, signal ${signal}); nginx sends its requests to the other replicas`,
+      );
   });
 }
 
@@ -131,9 +147,11 @@ ARC local cluster: nginx listening on ${cluster.url}  (config ${cluster.gateway.
   health:   GET  ${cluster.url}/health        GET ${cluster.url}/health/<service>
   replicas:
 ${rows}
-  chats:    ${redisUrl
-    ? `in Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')} (keys ${redisPrefix}chat:<agent>:<chat>): any replica serves any chat`
-    : 'in memory, per replica: a finance follow-up that reaches another replica gets -43001 (--redis to share them)'}
+  chats:    ${
+    redisUrl
+      ? `in Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')} (keys ${redisPrefix}chat:<agent>:<chat>): any replica serves any chat`
+      : 'in memory, per replica: a finance follow-up that reaches another replica gets -43001 (--redis to share them)'
+  }
   try:      ARC_BASE_URL=${cluster.url} npm run example:distributed
   Ctrl-C stops everything.
 `);

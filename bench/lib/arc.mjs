@@ -79,17 +79,21 @@ export function checkReply(body, method, expect = {}) {
  */
 export function post(url, body) {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      agent: false,
-      timeout: 10_000,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        timeout: 10_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
     req.on('error', reject);
     req.end(body);
@@ -104,7 +108,8 @@ export async function startChatPool(url, size) {
     while (next < size) {
       const i = next++;
       const { status, body } = await post(url, chatStartBody(`pool-${i}`));
-      const problem = status >= 200 && status < 300 ? checkReply(body, 'chat.start', { id: `pool-${i}` }) : `HTTP ${status}: ${body.slice(0, 300)}`;
+      const problem =
+        status >= 200 && status < 300 ? checkReply(body, 'chat.start', { id: `pool-${i}` }) : `HTTP ${status}: ${body.slice(0, 300)}`;
       if (problem) throw new Error(`chat.start for the chat pool at ${url} failed: ${problem}`);
       ids.push(JSON.parse(body).result.chat.chatId);
     }

@@ -65,7 +65,8 @@ export function schedule(mode) {
   for (let repeat = 1; repeat <= mode.repeats; repeat++) {
     const runs = [];
     for (const concurrency of mode.concurrencies) {
-      for (const name of BASELINE_NAMES) runs.push({ repeat, method: 'chat.start', store: null, concurrency, target: name, baseline: true });
+      for (const name of BASELINE_NAMES)
+        runs.push({ repeat, method: 'chat.start', store: null, concurrency, target: name, baseline: true });
       for (const method of mode.methods) {
         for (const store of mode.stores) {
           for (const target of mode.targets) {
@@ -89,7 +90,8 @@ export function deployments(mode) {
 /** Seconds of load, and a rough total including start-up, warm-up and per-run overhead. */
 export function budget(mode, runs) {
   const deps = deployments(mode);
-  const processes = deps.reduce((n, d) => n + (d.target === 'nginx-finance-x2' ? 3 : d.target === 'nginx-finance' ? 2 : 1), 0) + BASELINE_NAMES.length;
+  const processes =
+    deps.reduce((n, d) => n + (d.target === 'nginx-finance-x2' ? 3 : d.target === 'nginx-finance' ? 2 : 1), 0) + BASELINE_NAMES.length;
   const loadS = runs.length * mode.durationS;
   const warmS = (deps.length * mode.methods.length + BASELINE_NAMES.length) * mode.warmupS;
   const overheadS = runs.length * 0.35 + processes * 1 + deps.length * 0.5 + 5;

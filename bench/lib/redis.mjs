@@ -11,7 +11,13 @@ const require = createRequire(fileURLToPath(new URL('../../packages/arc-core/pac
 const { Redis } = require('ioredis');
 
 function client(url) {
-  return new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: () => null });
+  return new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: () => null,
+  });
 }
 
 /** Resolves true when PING answers within 2 s. */

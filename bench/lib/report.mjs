@@ -38,7 +38,13 @@ export function summarize(runs) {
       baseline: first.baseline,
       concurrency: first.concurrency,
       repeats: group.length,
-      rps: { median: med, min: Math.min(...rps), max: Math.max(...rps), spreadPct: med ? ((Math.max(...rps) - Math.min(...rps)) / med) * 100 : null, all: rps },
+      rps: {
+        median: med,
+        min: Math.min(...rps),
+        max: Math.max(...rps),
+        spreadPct: med ? ((Math.max(...rps) - Math.min(...rps)) / med) * 100 : null,
+        all: rps,
+      },
       latencyMs: {
         p50: median(group.map((r) => r.load.latencyMs.p50)),
         p99: median(group.map((r) => r.load.latencyMs.p99)),
@@ -89,45 +95,98 @@ export function table(headers, rows, leftColumns = 4) {
 
 /** The main table: figures per cell and target (medians of the repeats). */
 export function figuresTable(rows) {
-  const headers = ['method', 'store', 'target', 'c', 'req/s', 'range', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'RSS MB', 'CPU s/1k', 'gen CPU', 'other'];
-  return table(headers, rows.map((r) => [
-    r.method,
-    r.store ?? '-',
-    r.target,
-    r.concurrency,
-    fmt(r.rps.median),
-    r.repeats > 1 ? `±${fmt(r.rps.spreadPct / 2, 0)}%` : '-',
-    fmt(r.latencyMs.p50, 2),
-    fmt(r.latencyMs.p99, 2),
-    fmt(r.latencyMs.p999, 2),
-    `${r.errors}/${r.requests}`,
-    fmt(r.rssPeakMb, 0),
-    fmt(r.cpuSPer1k, 3),
-    `${fmt(r.generatorCpuPct, 0)}%`,
-    `${fmt(r.otherCpuPct, 0)}%`,
-  ]));
+  const headers = [
+    'method',
+    'store',
+    'target',
+    'c',
+    'req/s',
+    'range',
+    'p50 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'errors',
+    'RSS MB',
+    'CPU s/1k',
+    'gen CPU',
+    'other',
+  ];
+  return table(
+    headers,
+    rows.map((r) => [
+      r.method,
+      r.store ?? '-',
+      r.target,
+      r.concurrency,
+      fmt(r.rps.median),
+      r.repeats > 1 ? `±${fmt(r.rps.spreadPct / 2, 0)}%` : '-',
+      fmt(r.latencyMs.p50, 2),
+      fmt(r.latencyMs.p99, 2),
+      fmt(r.latencyMs.p999, 2),
+      `${r.errors}/${r.requests}`,
+      fmt(r.rssPeakMb, 0),
+      fmt(r.cpuSPer1k, 3),
+      `${fmt(r.generatorCpuPct, 0)}%`,
+      `${fmt(r.otherCpuPct, 0)}%`,
+    ]),
+  );
 }
 
 /** The ratios: throughput as a fraction of each baseline, latency as a multiple of it. */
 export function ratiosTable(rows) {
-  const headers = ['method', 'store', 'target', 'c', 'rps/node', 'rps/expr', 'p50/node', 'p50/expr', 'p99/node', 'p99/expr', 'p99.9/node', 'p99.9/expr'];
-  return table(headers, rows.filter((r) => !r.baseline || r.target === 'express').map((r) => {
-    const n = r.ratios['node-http'] || {};
-    const e = r.ratios.express || {};
-    return [r.method, r.store ?? '-', r.target, r.concurrency, ratio(n.rps), ratio(e.rps), ratio(n.p50), ratio(e.p50), ratio(n.p99), ratio(e.p99), ratio(n.p999), ratio(e.p999)];
-  }));
+  const headers = [
+    'method',
+    'store',
+    'target',
+    'c',
+    'rps/node',
+    'rps/expr',
+    'p50/node',
+    'p50/expr',
+    'p99/node',
+    'p99/expr',
+    'p99.9/node',
+    'p99.9/expr',
+  ];
+  return table(
+    headers,
+    rows
+      .filter((r) => !r.baseline || r.target === 'express')
+      .map((r) => {
+        const n = r.ratios['node-http'] || {};
+        const e = r.ratios.express || {};
+        return [
+          r.method,
+          r.store ?? '-',
+          r.target,
+          r.concurrency,
+          ratio(n.rps),
+          ratio(e.rps),
+          ratio(n.p50),
+          ratio(e.p50),
+          ratio(n.p99),
+          ratio(e.p99),
+          ratio(n.p999),
+          ratio(e.p999),
+        ];
+      }),
+  );
 }
 
 /** Per process: start-up to first healthy /health, peak RSS (VmHWM), CPU and log output in all. */
 export function processTable(processes) {
   const headers = ['process', 'role', 'pid', 'start-up ms', 'VmHWM MB', 'CPU s', 'log MB'];
-  return table(headers, processes.map((p) => [
-    p.name,
-    p.role,
-    p.pid,
-    fmt(p.startupMs, 0),
-    fmt(p.hwmKb === null ? null : p.hwmKb / 1024, 0),
-    fmt(p.cpuS, 2),
-    p.role === 'nginx' ? '-' : fmt(p.logBytes / 1048576, 1),
-  ]), 2);
+  return table(
+    headers,
+    processes.map((p) => [
+      p.name,
+      p.role,
+      p.pid,
+      fmt(p.startupMs, 0),
+      fmt(p.hwmKb === null ? null : p.hwmKb / 1024, 0),
+      fmt(p.cpuS, 2),
+      p.role === 'nginx' ? '-' : fmt(p.logBytes / 1048576, 1),
+    ]),
+    2,
+  );
 }

@@ -89,10 +89,12 @@ async function spawnNode({ name, entry, env, timeoutMs = 20_000 }) {
   };
   child.stdout.on('data', drain);
   child.stderr.on('data', drain);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-    live.delete(handle);
-    resolve({ code, signal });
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(handle);
+      resolve({ code, signal });
+    }),
+  );
   let exitedEarly = null;
   exited.then((e) => (exitedEarly = e));
 
@@ -160,7 +162,13 @@ export async function startTarget(target, store, redis, runTag) {
   const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' };
   if (store === 'redis') Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${redis.keyPrefix}${target}:` });
   const processes = [];
-  const stopAll = () => Promise.all(processes.slice().reverse().map((p) => p.stop()));
+  const stopAll = () =>
+    Promise.all(
+      processes
+        .slice()
+        .reverse()
+        .map((p) => p.stop()),
+    );
   try {
     let url;
     if (spec.replicas === 0) {
@@ -169,9 +177,18 @@ export async function startTarget(target, store, redis, runTag) {
       url = `${p.url}/arc`;
     } else {
       for (let i = 1; i <= spec.replicas; i++) {
-        processes.push(await spawnNode({ name: `${target}/${store}#${i}`, entry: spec.entry, env: { ...env, SERVER_ID: `bench-${target}-${i}-${runTag}` } }));
+        processes.push(
+          await spawnNode({
+            name: `${target}/${store}#${i}`,
+            entry: spec.entry,
+            env: { ...env, SERVER_ID: `bench-${target}-${i}-${runTag}` },
+          }),
+        );
       }
-      const gw = await startNginx(`${target}/${store}#nginx`, processes.map((p) => `${HOST}:${p.port}`));
+      const gw = await startNginx(
+        `${target}/${store}#nginx`,
+        processes.map((p) => `${HOST}:${p.port}`),
+      );
       processes.push(gw);
       url = `${gw.url}/arc/finance`;
     }
@@ -186,7 +203,15 @@ export async function startTarget(target, store, redis, runTag) {
 export async function startBaseline(name, replyBody) {
   const spec = BASELINES[name];
   const p = await spawnNode({ name: `baseline/${name}`, entry: spec.entry, env: { BENCH_REPLY: replyBody } });
-  return deployment({ id: `baseline/${name}`, target: name, store: null, label: spec.label, url: `${p.url}/arc`, processes: [p], stop: () => p.stop() });
+  return deployment({
+    id: `baseline/${name}`,
+    target: name,
+    store: null,
+    label: spec.label,
+    url: `${p.url}/arc`,
+    processes: [p],
+    stop: () => p.stop(),
+  });
 }
 
 function deployment({ processes, ...rest }) {

@@ -39,7 +39,13 @@ interface Result {
   meta: { mode: string; wallS: number; chatStartReplyBytes: number; clkTck: number };
   runs: Run[];
   warmups: unknown[];
-  summary: { method: string; target: string; errors: number; rps: { median: number }; ratios: Record<string, { rps: number; p99: number }> }[];
+  summary: {
+    method: string;
+    target: string;
+    errors: number;
+    rps: { median: number };
+    ratios: Record<string, { rps: number; p99: number }>;
+  }[];
   processes: { name: string; pid: number; startupMs: number; hwmKb: number; cpuS: number }[];
 }
 
@@ -105,8 +111,11 @@ test('leaves out what the machine cannot run, says so and records it (no nginx h
   const env: NodeJS.ProcessEnv = { ...process.env, NGINX_BIN: join(dir, 'no-such-nginx') };
   delete env.npm_config_quick;
   delete env.npm_config_smoke;
-  const { stdout: text } = await run(process.execPath, ['bench/run.mjs', '--smoke', '--targets', 'single,nginx-finance', '--duration', '0.5', '--out', out],
-    { cwd: ROOT, env, timeout: 50_000 });
+  const { stdout: text } = await run(
+    process.execPath,
+    ['bench/run.mjs', '--smoke', '--targets', 'single,nginx-finance', '--duration', '0.5', '--out', out],
+    { cwd: ROOT, env, timeout: 50_000 },
+  );
   expect(text).toContain('SKIPPED nginx-finance: nginx is not installed');
   const skipped = JSON.parse(readFileSync(out, 'utf8')) as Result & { meta: { skipped: string[] } };
   expect(skipped.meta.skipped).toEqual([expect.stringContaining('nginx-finance: nginx is not installed')]);
@@ -114,7 +123,13 @@ test('leaves out what the machine cannot run, says so and records it (no nginx h
 }, 60_000);
 
 test('refuses an unknown target with a usage message, not a stack trace', async () => {
-  const failure = await run(process.execPath, ['bench/run.mjs', '--targets', 'single,nope'], { cwd: ROOT }).then(() => null, (err: unknown) => err);
-  expect(failure).toMatchObject({ code: 2, stderr: expect.stringContaining('bench: --targets: unknown nope; choose from single, finance') });
+  const failure = await run(process.execPath, ['bench/run.mjs', '--targets', 'single,nope'], { cwd: ROOT }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(failure).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('bench: --targets: unknown nope; choose from single, finance'),
+  });
   expect((failure as { stderr: string }).stderr).not.toContain('    at ');
 });

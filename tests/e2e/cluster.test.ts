@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findNginx, startCluster, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
 import {
-  bodyLimits, financeFollowUp, gatewayAnswers, guideFlow, requestIds, servedBy, servingReplicas, streamThroughGateway,
+  bodyLimits,
+  financeFollowUp,
+  gatewayAnswers,
+  guideFlow,
+  requestIds,
+  servedBy,
+  servingReplicas,
+  streamThroughGateway,
 } from './support/distributed-checks';
 import { ROOT, arcRequest, post, userText } from './support/processes';
 
@@ -54,7 +61,7 @@ suite('local cluster: services behind nginx', () => {
     expect(new Set(served).size).toBeGreaterThanOrEqual(2);
   });
 
-  it("answers its own errors as ARC JSON: unknown agent, unknown path, /health", async () => {
+  it('answers its own errors as ARC JSON: unknown agent, unknown path, /health', async () => {
     await gatewayAnswers(cluster.url);
   });
 
@@ -75,9 +82,18 @@ suite('local cluster: services behind nginx', () => {
     // Run last but one: stops the only support replica.
     const [support] = cluster.of('support') as [Replica];
     await support.stop('SIGKILL');
-    const res = await post(`${cluster.url}/arc/support`, JSON.stringify(arcRequest('chat.start', 'support-agent', { initialMessage: userText('hi') })));
+    const res = await post(
+      `${cluster.url}/arc/support`,
+      JSON.stringify(arcRequest('chat.start', 'support-agent', { initialMessage: userText('hi') })),
+    );
     expect(res.status).toBe(502);
-    expect(res.json).toMatchObject({ arc: '1.0', id: null, responseAgent: 'nginx', result: null, error: { code: -41003, details: { agentId: 'support' } } });
+    expect(res.json).toMatchObject({
+      arc: '1.0',
+      id: null,
+      responseAgent: 'nginx',
+      result: null,
+      error: { code: -41003, details: { agentId: 'support' } },
+    });
     expect(res.headers.get('x-upstream-addr')).toBe(support.address);
   });
 

@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ArcClient } from '@arc/core/client';
 import { ConversationLoad, conversation, countByReplica, finishChats, type Sent } from './support/conversations';
-import {
-  bodyLimits, gatewayAnswers, guideFlow, requestIds, servingReplicas, streamThroughGateway,
-} from './support/distributed-checks';
+import { bodyLimits, gatewayAnswers, guideFlow, requestIds, servingReplicas, streamThroughGateway } from './support/distributed-checks';
 import { ROOT } from './support/processes';
 
 const baseUrl = process.env.ARC_COMPOSE_URL?.replace(/\/+$/, '');
@@ -44,8 +42,10 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
     for (let i = 0; i < 4 * FINANCE_REPLICAS; i++) conversations.push(await conversation(url, 2, log));
     const failures = log.filter((s) => s.failure).map((s) => `${s.method} ${s.chatId ?? ''} via ${s.upstream}: ${s.failure}`);
     const spread = conversations.map((steps) => new Set(steps.map((s) => s.servedBy)).size);
-    console.log(`finance conversations: ${log.length} requests, ${failures.length} failed, replicas per conversation ` +
-      `${spread.join(' ')}, requests per replica ${JSON.stringify(countByReplica(log))}`);
+    console.log(
+      `finance conversations: ${log.length} requests, ${failures.length} failed, replicas per conversation ` +
+        `${spread.join(' ')}, requests per replica ${JSON.stringify(countByReplica(log))}`,
+    );
     expect(failures).toEqual([]);
     expect(log).toHaveLength(conversations.length * 4);
     expect(Object.keys(countByReplica(log))).toHaveLength(FINANCE_REPLICAS);
@@ -54,7 +54,7 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
     expect(Math.max(...spread)).toBeGreaterThanOrEqual(3);
   });
 
-  it("answers its own errors as ARC JSON: unknown agent, unknown path, /health", async () => {
+  it('answers its own errors as ARC JSON: unknown agent, unknown path, /health', async () => {
     await gatewayAnswers(url);
   });
 
@@ -70,53 +70,70 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
     await streamThroughGateway(url);
   });
 
-  (project ? it : it.skip)('restarts the finance replicas one at a time (docker restart, then nginx reload) losing no chat', async () => {
-    // docs/scale-out.md's compose recipe. A restarted container gets a new address, which nginx
-    // only learns on a reload; without the reload the gateway would soon point at no replica.
-    // The stack, for `docker compose` and scripts/reload-gateway.sh alike.
-    const env = { ...process.env, COMPOSE_PROJECT_NAME: project!, COMPOSE_FILE: join(ROOT, 'docker-compose.yml'), COMPOSE_PROFILES: 'single' };
-    const run = async (cmd: string, ...args: string[]) => (await promisify(execFile)(cmd, args, { encoding: 'utf8', env })).stdout.trim();
-    const compose = (...args: string[]) => run('docker', 'compose', ...args);
-    const ids = (await compose('ps', '-q', 'finance')).split('\n').filter(Boolean);
-    expect(ids.length).toBe(FINANCE_REPLICAS);
-    // A new client connection per request: each reload closes the old nginx workers' idle
-    // keep-alive connections, which could fail a request written on one at that very moment
-    // (docs/scale-out.md); this test is about the replicas behind nginx.
-    // A replica may refuse a request with 503 + Retry-After (nothing done) while the machine is
-    // busy restarting containers; the load retries those as a client should, and reports them.
-    const load = new ConversationLoad(url, { clients: 4, newConnection: true, pauseMs: 10, retriesAfter503: 3 }).start();
-    const steps: string[] = [];
-    try {
-      await load.waitForRequests(40);
-      for (const id of ids) {
-        const addressOf = async () => `${await run('docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)}:8001`;
-        const before = await addressOf();
-        const t0 = performance.now();
-        await run('docker', 'restart', '-t', '15', id); // SIGTERM: drain, exit, start again
-        const restartMs = performance.now() - t0;
-        for (let i = 0; i < 120 && (await run('docker', 'inspect', '-f', '{{.State.Health.Status}}', id)) !== 'healthy'; i++) {
-          await new Promise((r) => setTimeout(r, 500));
+  (project ? it : it.skip)(
+    'restarts the finance replicas one at a time (docker restart, then nginx reload) losing no chat',
+    async () => {
+      // docs/scale-out.md's compose recipe. A restarted container gets a new address, which nginx
+      // only learns on a reload; without the reload the gateway would soon point at no replica.
+      // The stack, for `docker compose` and scripts/reload-gateway.sh alike.
+      const env = {
+        ...process.env,
+        COMPOSE_PROJECT_NAME: project!,
+        COMPOSE_FILE: join(ROOT, 'docker-compose.yml'),
+        COMPOSE_PROFILES: 'single',
+      };
+      const run = async (cmd: string, ...args: string[]) => (await promisify(execFile)(cmd, args, { encoding: 'utf8', env })).stdout.trim();
+      const compose = (...args: string[]) => run('docker', 'compose', ...args);
+      const ids = (await compose('ps', '-q', 'finance')).split('\n').filter(Boolean);
+      expect(ids.length).toBe(FINANCE_REPLICAS);
+      // A new client connection per request: each reload closes the old nginx workers' idle
+      // keep-alive connections, which could fail a request written on one at that very moment
+      // (docs/scale-out.md); this test is about the replicas behind nginx.
+      // A replica may refuse a request with 503 + Retry-After (nothing done) while the machine is
+      // busy restarting containers; the load retries those as a client should, and reports them.
+      const load = new ConversationLoad(url, { clients: 4, newConnection: true, pauseMs: 10, retriesAfter503: 3 }).start();
+      const steps: string[] = [];
+      try {
+        await load.waitForRequests(40);
+        for (const id of ids) {
+          const addressOf = async () =>
+            `${await run('docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)}:8001`;
+          const before = await addressOf();
+          const t0 = performance.now();
+          await run('docker', 'restart', '-t', '15', id); // SIGTERM: drain, exit, start again
+          const restartMs = performance.now() - t0;
+          for (let i = 0; i < 120 && (await run('docker', 'inspect', '-f', '{{.State.Health.Status}}', id)) !== 'healthy'; i++) {
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          const after = await addressOf();
+          await run(join(ROOT, 'scripts', 'reload-gateway.sh')); // nginx -s reload, retried while the engine's DNS fails lookups
+          const reloaded = performance.now();
+          await load.waitUntil(
+            () => load.log.some((s) => s.startedAt > reloaded && s.servedBy === after && !s.failure),
+            30_000,
+            `request served by the restarted ${after}`,
+          );
+          steps.push(
+            `${before} -> ${after} (restart ${Math.round(restartMs)} ms, in rotation after ${Math.round(performance.now() - t0)} ms)`,
+          );
         }
-        const after = await addressOf();
-        await run(join(ROOT, 'scripts', 'reload-gateway.sh')); // nginx -s reload, retried while the engine's DNS fails lookups
-        const reloaded = performance.now();
-        await load.waitUntil(() => load.log.some((s) => s.startedAt > reloaded && s.servedBy === after && !s.failure), 30_000,
-          `request served by the restarted ${after}`);
-        steps.push(`${before} -> ${after} (restart ${Math.round(restartMs)} ms, in rotation after ${Math.round(performance.now() - t0)} ms)`);
+        await load.waitForRequests(40);
+      } finally {
+        await load.stop();
       }
-      await load.waitForRequests(40);
-    } finally {
-      await load.stop();
-    }
-    const finished = await finishChats(url, load.chats);
-    const failed = load.failures().map((f) => `${f.method} via ${f.upstream}: ${f.failure}`);
-    console.log(`rolling restart: ${steps.join('; ')}; ${load.log.length} requests, ${failed.length} failed, ` +
-      `${load.log.filter((s) => s.retried).length} answered after a 503 + Retry-After retry, ` +
-      `${load.chats.size} chats, ${finished.lost.length} lost, requests per replica ${JSON.stringify(countByReplica(load.log))}`);
-    expect(failed).toEqual([]);
-    expect(finished.lost).toEqual([]);
-    expect(finished.sent.filter((s) => s.failure)).toEqual([]);
-  }, 300_000);
+      const finished = await finishChats(url, load.chats);
+      const failed = load.failures().map((f) => `${f.method} via ${f.upstream}: ${f.failure}`);
+      console.log(
+        `rolling restart: ${steps.join('; ')}; ${load.log.length} requests, ${failed.length} failed, ` +
+          `${load.log.filter((s) => s.retried).length} answered after a 503 + Retry-After retry, ` +
+          `${load.chats.size} chats, ${finished.lost.length} lost, requests per replica ${JSON.stringify(countByReplica(load.log))}`,
+      );
+      expect(failed).toEqual([]);
+      expect(finished.lost).toEqual([]);
+      expect(finished.sent.filter((s) => s.failure)).toEqual([]);
+    },
+    300_000,
+  );
 
   (singleUrl ? it : it.skip)('serves all three agents from the single-server image on /arc', async () => {
     const client = new ArcClient(`${singleUrl}/arc`, { requestAgent: 'compose-e2e' });

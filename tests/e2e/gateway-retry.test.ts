@@ -35,12 +35,27 @@ async function stub(mode: Mode): Promise<Stub> {
       if (mode === 'crash') {
         req.socket.destroy(); // got the request, died before answering
       } else if (mode === 'shed') {
-        const text = JSON.stringify({ arc: '1.0', id, responseAgent: 'stub', targetAgent: 'e2e-client', traceId: null, result: null,
-          error: { code: -41011, message: `Agent capacity exceeded at ${address}`, details: {} } });
+        const text = JSON.stringify({
+          arc: '1.0',
+          id,
+          responseAgent: 'stub',
+          targetAgent: 'e2e-client',
+          traceId: null,
+          result: null,
+          error: { code: -41011, message: `Agent capacity exceeded at ${address}`, details: {} },
+        });
         res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end(text);
       } else {
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ arc: '1.0', id, responseAgent: 'stub',
-          targetAgent: 'e2e-client', result: { success: true, message: `handled by ${address}` }, error: null }));
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+          JSON.stringify({
+            arc: '1.0',
+            id,
+            responseAgent: 'stub',
+            targetAgent: 'e2e-client',
+            result: { success: true, message: `handled by ${address}` },
+            error: null,
+          }),
+        );
       }
     });
   });
@@ -83,7 +98,10 @@ suite('gateway retry rules (nginx in front of stub replicas)', () => {
   });
 
   const send = (route: string, i: number) =>
-    post(`${gateway.url}/arc/${route}`, JSON.stringify(arcRequest('chat.start', 'finance-agent', { initialMessage: userText(`request ${i}`) })));
+    post(
+      `${gateway.url}/arc/${route}`,
+      JSON.stringify(arcRequest('chat.start', 'finance-agent', { initialMessage: userText(`request ${i}`) })),
+    );
   const ids = (s: Stub) => s.received.map((r) => JSON.parse(r.body).id as string);
 
   it('retries a refused connection on the next replica', async () => {
@@ -136,12 +154,16 @@ suite('gateway retry rules (nginx in front of stub replicas)', () => {
 
   it('forwards the request on /arc with X-Request-Id and the trace headers', async () => {
     const before = stubs.okAfterRefused!.received.length;
-    const res = await post(`${gateway.url}/arc/refusedfirst`, JSON.stringify(arcRequest('chat.start', 'finance-agent', { initialMessage: userText('x') })), {
-      'Content-Type': 'application/arc+json',
-      'X-Request-Id': 'rid-42',
-      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-      'X-Trace-Id': 'trace-42',
-    });
+    const res = await post(
+      `${gateway.url}/arc/refusedfirst`,
+      JSON.stringify(arcRequest('chat.start', 'finance-agent', { initialMessage: userText('x') })),
+      {
+        'Content-Type': 'application/arc+json',
+        'X-Request-Id': 'rid-42',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        'X-Trace-Id': 'trace-42',
+      },
+    );
     expect(res.status).toBe(200);
     const seen = stubs.okAfterRefused!.received[before]!;
     expect(seen).toMatchObject({ method: 'POST', url: '/arc' });

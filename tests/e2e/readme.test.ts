@@ -16,7 +16,14 @@ beforeAll(async () => {
   expect(readme).toContain('\nnpm start\n');
   const port = await freePort();
   // `npm start` exactly as the README gives it, with PORT from the environment.
-  server = await startProcess({ name: 'npm start', command: 'npm', args: ['start'], port, env: { PORT: String(port) }, timeoutMs: 120_000 });
+  server = await startProcess({
+    name: 'npm start',
+    command: 'npm',
+    args: ['start'],
+    port,
+    env: { PORT: String(port) },
+    timeoutMs: 120_000,
+  });
 }, 150_000);
 afterAll(stopAll);
 
@@ -41,9 +48,20 @@ test('the README agent example is examples/echo-agent.mjs, and it runs as descri
   const block = readme.split('## Writing an agent')[1]!.split('```js\n')[1]!.split('```')[0]!;
   expect(block).toBe(readFileSync(join(ROOT, 'examples', 'echo-agent.mjs'), 'utf8'));
   const port = await freePort();
-  const echo = await startProcess({ name: 'echo-agent', command: process.execPath, args: [join(ROOT, 'examples', 'echo-agent.mjs')], port, env: { PORT: String(port) } });
+  const echo = await startProcess({
+    name: 'echo-agent',
+    command: process.execPath,
+    args: [join(ROOT, 'examples', 'echo-agent.mjs')],
+    port,
+    env: { PORT: String(port) },
+  });
   const call = async (method: string, params: object) =>
-    (await fetch(`${echo.url}/arc`, { method: 'POST', body: JSON.stringify({ arc: '1.0', id: method, method, requestAgent: 't', targetAgent: 'echo-agent', params }) })).json() as Promise<any>;
+    (
+      await fetch(`${echo.url}/arc`, {
+        method: 'POST',
+        body: JSON.stringify({ arc: '1.0', id: method, method, requestAgent: 't', targetAgent: 'echo-agent', params }),
+      })
+    ).json() as Promise<any>;
   const text = (content: string) => ({ role: 'user', parts: [{ type: 'text', content }] });
   const start = await call('chat.start', { initialMessage: text('hello') });
   expect(start.result.chat.message.parts[0].content).toBe('You said: hello');
@@ -62,23 +80,38 @@ describe('the README distributed commands: npm run cluster, then npm run example
       return false;
     }
   });
-  if (!hasNginx && process.env.CI !== 'true') console.warn('SKIPPED README cluster test: nginx is not installed (apt-get install -y nginx)');
+  if (!hasNginx && process.env.CI !== 'true')
+    console.warn('SKIPPED README cluster test: nginx is not installed (apt-get install -y nginx)');
   const maybe = hasNginx || process.env.CI === 'true' ? test : test.skip;
 
-  maybe('the cluster serves all three agents and the example prints their replies', async () => {
-    expect(readme).toContain('\nnpm run cluster\n');
-    expect(readme).toMatch(/\nnpm run example:distributed +# in another terminal\n/);
-    const port = await freePort();
-    const cluster = await startProcess({ name: 'npm run cluster', command: 'npm', args: ['run', 'cluster'], port, env: { CLUSTER_PORT: String(port) }, timeoutMs: 120_000 });
-    const { stdout } = await run('npm', ['run', 'example:distributed'], { cwd: ROOT, env: { ...process.env, ARC_BASE_URL: `http://127.0.0.1:${port}` } });
-    expect(stdout).toContain('[finance-agent] agent: I can help with invoice inquiries. Please provide invoice number.');
-    expect(stdout).toContain('[hr-agent] agent: ');
-    expect(stdout).toContain('[support-agent] agent: ');
-    // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
-    process.kill(-cluster.child.pid!, 'SIGINT');
-    for (let i = 0; i < 150 && !cluster.output().includes('cluster: stopped'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(cluster.output()).toContain('cluster: stopped');
-    await cluster.stop();
-    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
-  }, 180_000);
+  maybe(
+    'the cluster serves all three agents and the example prints their replies',
+    async () => {
+      expect(readme).toContain('\nnpm run cluster\n');
+      expect(readme).toMatch(/\nnpm run example:distributed +# in another terminal\n/);
+      const port = await freePort();
+      const cluster = await startProcess({
+        name: 'npm run cluster',
+        command: 'npm',
+        args: ['run', 'cluster'],
+        port,
+        env: { CLUSTER_PORT: String(port) },
+        timeoutMs: 120_000,
+      });
+      const { stdout } = await run('npm', ['run', 'example:distributed'], {
+        cwd: ROOT,
+        env: { ...process.env, ARC_BASE_URL: `http://127.0.0.1:${port}` },
+      });
+      expect(stdout).toContain('[finance-agent] agent: I can help with invoice inquiries. Please provide invoice number.');
+      expect(stdout).toContain('[hr-agent] agent: ');
+      expect(stdout).toContain('[support-agent] agent: ');
+      // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
+      process.kill(-cluster.child.pid!, 'SIGINT');
+      for (let i = 0; i < 150 && !cluster.output().includes('cluster: stopped'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(cluster.output()).toContain('cluster: stopped');
+      await cluster.stop();
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    },
+    180_000,
+  );
 });

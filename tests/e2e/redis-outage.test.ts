@@ -60,8 +60,12 @@ const endBody = (chatId: string) => arcRequest('chat.end', 'finance-agent', { ch
 
 /** The ARC answer of a service that cannot reach its chat store. */
 function expectUnavailable(a: Answer, what: string): void {
-  expect({ what, status: a.status, contentType: a.headers.get('content-type'), retryAfter: a.headers.get('retry-after') })
-    .toEqual({ what, status: 503, contentType: expect.stringMatching(/^application\/json/), retryAfter: '1' });
+  expect({ what, status: a.status, contentType: a.headers.get('content-type'), retryAfter: a.headers.get('retry-after') }).toEqual({
+    what,
+    status: 503,
+    contentType: expect.stringMatching(/^application\/json/),
+    retryAfter: '1',
+  });
   expect(a.json).toMatchObject({ arc: '1.0', result: null, responseAgent: 'finance-agent', error: { code: -41002 } });
   expect(a.json.error.message).toMatch(/temporarily unavailable/i);
 }
@@ -104,7 +108,11 @@ suite('Redis outage under finance replicas behind nginx', () => {
 
     // Straight to each replica: every method that needs the chat store.
     for (const replica of finance) {
-      for (const [what, body] of [['chat.start', startBody()], ['chat.message', messageBody(chatBefore)], ['chat.end', endBody(chatBefore)]] as const) {
+      for (const [what, body] of [
+        ['chat.start', startBody()],
+        ['chat.message', messageBody(chatBefore)],
+        ['chat.end', endBody(chatBefore)],
+      ] as const) {
         const a = await call(`${replica.url}/arc`, body);
         times.push(a.ms);
         expectUnavailable(a, `${what} on ${replica.name}`);
@@ -138,8 +146,10 @@ suite('Redis outage under finance replicas behind nginx', () => {
     for (const replica of finance) expectUnavailable(await call(`${replica.url}/arc`, startBody()), `${replica.name} after 1.5 s`);
     for (const replica of finance) expect(replica.isRunning()).toBe(true);
     expect(gateway!.isRunning()).toBe(true);
-    console.log(`Redis down: ${times.length} requests answered -41002/503, slowest ${Math.round(Math.max(...times))} ms, ` +
-      `outage so far ${Math.round(performance.now() - outageStart)} ms`);
+    console.log(
+      `Redis down: ${times.length} requests answered -41002/503, slowest ${Math.round(Math.max(...times))} ms, ` +
+        `outage so far ${Math.round(performance.now() - outageStart)} ms`,
+    );
   }, 30_000);
 
   it('recovers by itself once redis-server is back on the same port', async () => {

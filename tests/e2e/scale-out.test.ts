@@ -9,9 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { findNginx, startCluster, startReplica, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
-import {
-  ConversationLoad, conversation, countByReplica, finishChats, pool, send, type Sent,
-} from './support/conversations';
+import { ConversationLoad, conversation, countByReplica, finishChats, pool, send, type Sent } from './support/conversations';
 import { REDIS_URL, deleteKeysUnder, redisProblem, shortLivedClient, testKeyPrefix } from './support/redis';
 
 const CI = Boolean(process.env.CI);
@@ -47,10 +45,7 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
   }, 60_000);
 
   afterAll(async () => {
-    const results = await Promise.allSettled([
-      cluster?.stop(),
-      ...started.map((r) => r.stop('SIGTERM')),
-    ]);
+    const results = await Promise.allSettled([cluster?.stop(), ...started.map((r) => r.stop('SIGTERM'))]);
     redis?.disconnect();
     const deleted = await deleteKeysUnder(prefix).catch(() => -1);
     console.log(`scale-out: deleted ${deleted} keys under ${prefix}`);
@@ -59,7 +54,8 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
 
   const hash = (chatId: string) => redis.hgetall(`${prefix}chat:finance-agent:${chatId}`);
   const ttl = (chatId: string) => redis.ttl(`${prefix}chat:finance-agent:${chatId}`);
-  const failuresOf = (sent: Sent[]) => sent.filter((s) => s.failure).map((s) => `${s.method} ${s.chatId ?? ''} via ${s.upstream}: ${s.failure}`);
+  const failuresOf = (sent: Sent[]) =>
+    sent.filter((s) => s.failure).map((s) => `${s.method} ${s.chatId ?? ''} via ${s.upstream}: ${s.failure}`);
 
   it('serves one chat from three replicas: chat.start, chat.message and chat.end each on another one', async () => {
     // Round robin gives consecutive requests to consecutive replicas; a few tries in case
@@ -88,7 +84,9 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
       expect(late).toMatchObject({ status: 200, code: -43002 });
 
       const replicas = [start, message, end].map((s) => s.servedBy);
-      console.log(`chat ${chatId}: start on ${replicas[0]}, message on ${replicas[1]}, end on ${replicas[2]}, late message on ${late.servedBy}`);
+      console.log(
+        `chat ${chatId}: start on ${replicas[0]}, message on ${replicas[1]}, end on ${replicas[2]}, late message on ${late.servedBy}`,
+      );
       if (new Set(replicas).size === 3) spread = [start, message, end];
     }
     expect(spread).toBeDefined();
@@ -100,8 +98,10 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
     const conversations = await pool(200, 12, () => conversation(url(), 3, log));
     const counts = countByReplica(log);
     const spanning = conversations.filter((steps) => new Set(steps.map((s) => s.servedBy)).size >= 2).length;
-    console.log(`200 conversations: ${log.length} requests, ${failuresOf(log).length} failed, ` +
-      `${spanning} conversations served by 2+ replicas, requests per replica ${JSON.stringify(counts)}`);
+    console.log(
+      `200 conversations: ${log.length} requests, ${failuresOf(log).length} failed, ` +
+        `${spanning} conversations served by 2+ replicas, requests per replica ${JSON.stringify(counts)}`,
+    );
 
     expect(failuresOf(log)).toEqual([]);
     expect(log).toHaveLength(200 * 5);
@@ -134,8 +134,11 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
         // Back in nginx's rotation (after its fail_timeout for the refused connections) before
         // the next one goes down.
         const back = performance.now();
-        await load.waitUntil(() => load.log.some((s) => s.startedAt > back && s.servedBy === fresh.address && !s.failure), 30_000,
-          `request served by the restarted ${fresh.address}`);
+        await load.waitUntil(
+          () => load.log.some((s) => s.startedAt > back && s.servedBy === fresh.address && !s.failure),
+          30_000,
+          `request served by the restarted ${fresh.address}`,
+        );
       }
       await load.waitForRequests(60);
     } finally {
@@ -143,9 +146,11 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
     }
     const finished = await finishChats(url(), load.chats);
     const open = [...load.chats.values()].filter((s) => s !== 'closed').length;
-    console.log(`rolling restart: ${load.log.length} requests, ${failuresOf(load.log).length} failed, ${load.chats.size} chats ` +
-      `(${finished.sent.length} requests to continue and end the open ones, ${finished.lost.length} lost), ` +
-      `exits ${JSON.stringify(exits)}, requests per replica ${JSON.stringify(countByReplica(load.log))}`);
+    console.log(
+      `rolling restart: ${load.log.length} requests, ${failuresOf(load.log).length} failed, ${load.chats.size} chats ` +
+        `(${finished.sent.length} requests to continue and end the open ones, ${finished.lost.length} lost), ` +
+        `exits ${JSON.stringify(exits)}, requests per replica ${JSON.stringify(countByReplica(load.log))}`,
+    );
 
     expect(exits.map((e) => [e.code, e.signal])).toEqual(finance.map(() => [0, null]));
     expect(failuresOf(load.log)).toEqual([]);
@@ -172,10 +177,12 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
     const failures = load.failures();
     const after = load.log.filter((s) => s.startedAt > deadAt);
     const finished = await finishChats(url(), load.chats);
-    console.log(`SIGKILL of ${victim.address}: ${load.log.length} requests, ${failures.length} failed ` +
-      `(${failures.map((f) => `${f.method} ${f.status} ${f.code ?? f.failure}`).join(', ') || 'none'}), ` +
-      `${after.length} started after it, served after it by ${JSON.stringify(countByReplica(after))}; ` +
-      `${load.chats.size} chats, ${finished.sent.length} requests to continue and end the open ones, ${finished.lost.length} lost`);
+    console.log(
+      `SIGKILL of ${victim.address}: ${load.log.length} requests, ${failures.length} failed ` +
+        `(${failures.map((f) => `${f.method} ${f.status} ${f.code ?? f.failure}`).join(', ') || 'none'}), ` +
+        `${after.length} started after it, served after it by ${JSON.stringify(countByReplica(after))}; ` +
+        `${load.chats.size} chats, ${finished.sent.length} requests to continue and end the open ones, ${finished.lost.length} lost`,
+    );
 
     // Only requests nginx had already written to the victim may fail — at most one per client —
     // as an ARC 502 -41003, and never a request started once it was gone.

@@ -28,11 +28,36 @@ describe.each([
   ['own service', (agent: string) => services[agent.replace('-agent', '')]!],
 ] as const)('guide flows via the %s', (_label, target) => {
   const cases: Array<[string, string, string, string]> = [
-    ['finance-agent', 'I need help with an invoice', 'I can help with invoice inquiries. Please provide invoice number.', 'Processing your request: Invoice number INV-12345'],
-    ['finance-agent', 'Any news on my payment?', "I can assist with payment processing. What's your payment ID?", 'Processing your request: Invoice number INV-12345'],
-    ['hr-agent', 'Question about salary', 'I can help with salary inquiries. Please provide your employee ID.', 'Let me check that for you: Invoice number INV-12345'],
-    ['hr-agent', 'Tell me about benefits', 'I can explain our benefits package. What would you like to know?', 'Let me check that for you: Invoice number INV-12345'],
-    ['support-agent', 'General support needed', "Hi! I'm here to help with general support. What do you need?", 'I understand your concern: Invoice number INV-12345. Let me help you.'],
+    [
+      'finance-agent',
+      'I need help with an invoice',
+      'I can help with invoice inquiries. Please provide invoice number.',
+      'Processing your request: Invoice number INV-12345',
+    ],
+    [
+      'finance-agent',
+      'Any news on my payment?',
+      "I can assist with payment processing. What's your payment ID?",
+      'Processing your request: Invoice number INV-12345',
+    ],
+    [
+      'hr-agent',
+      'Question about salary',
+      'I can help with salary inquiries. Please provide your employee ID.',
+      'Let me check that for you: Invoice number INV-12345',
+    ],
+    [
+      'hr-agent',
+      'Tell me about benefits',
+      'I can explain our benefits package. What would you like to know?',
+      'Let me check that for you: Invoice number INV-12345',
+    ],
+    [
+      'support-agent',
+      'General support needed',
+      "Hi! I'm here to help with general support. What do you need?",
+      'I understand your concern: Invoice number INV-12345. Let me help you.',
+    ],
   ];
   test.each(cases)('%s: "%s" then a follow-up', async (agent, first, expected, followUp) => {
     const url = arcUrl(target(agent));
@@ -43,7 +68,10 @@ describe.each([
     expect(start.json.result.chat.status).toBe('ACTIVE');
     expect(replyText(start.json)).toBe(expected);
     const chatId = start.json.result.chat.chatId;
-    const msg = await post(url, JSON.stringify(arcRequest('chat.message', agent, { chatId, message: userText('Invoice number INV-12345') })));
+    const msg = await post(
+      url,
+      JSON.stringify(arcRequest('chat.message', agent, { chatId, message: userText('Invoice number INV-12345') })),
+    );
     expect(msg.status).toBe(200);
     expect(msg.json.result.chat.chatId).toBe(chatId);
     expect(replyText(msg.json)).toBe(followUp);
@@ -53,21 +81,30 @@ describe.each([
 });
 
 test('the other agents are not served by a single-agent service', async () => {
-  const res = await post(arcUrl(services.hr!), JSON.stringify(arcRequest('chat.start', 'finance-agent', { initialMessage: userText('hi') })));
+  const res = await post(
+    arcUrl(services.hr!),
+    JSON.stringify(arcRequest('chat.start', 'finance-agent', { initialMessage: userText('hi') })),
+  );
   expect(res.status).toBe(404);
   expect(res.json.error.code).toBe(-41001);
   expect(res.json.error.details.availableAgents).toEqual(['hr-agent']);
 });
 
 test('traceId round trip, and its absence', async () => {
-  const withTrace = await post(arcUrl(single), JSON.stringify(arcRequest('chat.start', 'support-agent', { initialMessage: userText('hi') }, { traceId: 'trace-e2e-42' })));
+  const withTrace = await post(
+    arcUrl(single),
+    JSON.stringify(arcRequest('chat.start', 'support-agent', { initialMessage: userText('hi') }, { traceId: 'trace-e2e-42' })),
+  );
   expect(withTrace.json.traceId).toBe('trace-e2e-42');
   const without = await post(arcUrl(single), JSON.stringify(arcRequest('chat.start', 'support-agent', { initialMessage: userText('hi') })));
   expect('traceId' in without.json).toBe(false);
 });
 
 test('the numeric request id keeps its JSON type', async () => {
-  const res = await post(arcUrl(single), JSON.stringify({ ...arcRequest('chat.start', 'hr-agent', { initialMessage: userText('salary') }), id: 7 }));
+  const res = await post(
+    arcUrl(single),
+    JSON.stringify({ ...arcRequest('chat.start', 'hr-agent', { initialMessage: userText('salary') }), id: 7 }),
+  );
   expect(res.json.id).toBe(7);
 });
 
@@ -89,12 +126,18 @@ test('a streamed chat.start arrives as SSE frames the Python client can parse', 
   expect(res.headers.get('content-type')).toBe('text/event-stream');
   const text = await res.text();
   expect(text).not.toContain('\r');
-  const frames = text.split('\n\n').filter(Boolean).map((f) => {
-    const lines = f.split('\n');
-    return { event: lines[0]!.replace('event: ', ''), data: JSON.parse(lines[1]!.replace('data: ', '')) };
-  });
+  const frames = text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((f) => {
+      const lines = f.split('\n');
+      return { event: lines[0]!.replace('event: ', ''), data: JSON.parse(lines[1]!.replace('data: ', '')) };
+    });
   expect(frames.map((f) => f.event)).toEqual(['stream', 'done']);
-  expect(frames[0]!.data.message.parts[0]).toEqual({ type: 'TextPart', content: "I can assist with payment processing. What's your payment ID?" });
+  expect(frames[0]!.data.message.parts[0]).toEqual({
+    type: 'TextPart',
+    content: "I can assist with payment processing. What's your payment ID?",
+  });
   expect(frames[1]!.data).toMatchObject({ status: 'ACTIVE', done: true, chatId: frames[0]!.data.chatId });
 });
 
@@ -110,11 +153,28 @@ describe('bad input gets a clear ARC error, never a crash', () => {
     ['arc version 2.0', JSON.stringify({ ...good(), arc: '2.0' }), 400, -45001, /^Invalid ARC version: 2.0$/],
     ['arc version as a number', JSON.stringify({ ...good(), arc: 1.0 }), 400, -45001, /^Invalid ARC version: 1$/],
     ['unknown agent', JSON.stringify({ ...good(), targetAgent: 'nope-agent' }), 404, -41001, /^Agent not found: nope-agent$/],
-    ['unknown method', JSON.stringify({ ...good(), method: 'chat.explode' }), 404, -32601, /^Method chat.explode not found for agent finance-agent$/],
+    [
+      'unknown method',
+      JSON.stringify({ ...good(), method: 'chat.explode' }),
+      404,
+      -32601,
+      /^Method chat.explode not found for agent finance-agent$/,
+    ],
     ['params of the wrong type', JSON.stringify({ ...good(), params: [] }), 200, -32602, /^params must be an object$/],
-    ['a part content of the wrong type', JSON.stringify({ ...good(), params: { initialMessage: { role: 'user', parts: [{ type: 'text', content: 5 }] } } }),
-      200, -32602, /^params\.initialMessage\.parts\[0\]\.content must be a string$/],
-    ['a missing chatId', JSON.stringify(arcRequest('chat.message', 'finance-agent', { message: userText('x') })), 200, -32602, /^params\.chatId is required$/],
+    [
+      'a part content of the wrong type',
+      JSON.stringify({ ...good(), params: { initialMessage: { role: 'user', parts: [{ type: 'text', content: 5 }] } } }),
+      200,
+      -32602,
+      /^params\.initialMessage\.parts\[0\]\.content must be a string$/,
+    ],
+    [
+      'a missing chatId',
+      JSON.stringify(arcRequest('chat.message', 'finance-agent', { message: userText('x') })),
+      200,
+      -32602,
+      /^params\.chatId is required$/,
+    ],
     ['an id of the wrong type', JSON.stringify({ ...good(), id: { a: 1 } }), 400, -32600, /^id must be a string or a number$/],
   ];
   for (const field of ['arc', 'id', 'method', 'requestAgent', 'targetAgent', 'params']) {
@@ -143,13 +203,23 @@ describe('bad input gets a clear ARC error, never a crash', () => {
   });
 
   test('chat.message on an unknown chat → -43001, on a closed chat → -43002', async () => {
-    const unknown = await post(arcUrl(single), JSON.stringify(arcRequest('chat.message', 'finance-agent', { chatId: 'chat-nope', message: userText('x') })));
+    const unknown = await post(
+      arcUrl(single),
+      JSON.stringify(arcRequest('chat.message', 'finance-agent', { chatId: 'chat-nope', message: userText('x') })),
+    );
     expect(unknown.status).toBe(200);
-    expect(unknown.json.error).toEqual({ code: -43001, message: 'Chat not found: chat-nope', details: { chatId: 'chat-nope', chat_id: 'chat-nope' } });
+    expect(unknown.json.error).toEqual({
+      code: -43001,
+      message: 'Chat not found: chat-nope',
+      details: { chatId: 'chat-nope', chat_id: 'chat-nope' },
+    });
     const start = await post(arcUrl(single), JSON.stringify(good()));
     const chatId = start.json.result.chat.chatId;
     await post(arcUrl(single), JSON.stringify(arcRequest('chat.end', 'finance-agent', { chatId })));
-    const closed = await post(arcUrl(single), JSON.stringify(arcRequest('chat.message', 'finance-agent', { chatId, message: userText('x') })));
+    const closed = await post(
+      arcUrl(single),
+      JSON.stringify(arcRequest('chat.message', 'finance-agent', { chatId, message: userText('x') })),
+    );
     expect(closed.status).toBe(200);
     expect(closed.json.error.code).toBe(-43002);
     expect(closed.json.error.message).toBe(`Chat already closed: ${chatId}`);
@@ -195,9 +265,16 @@ describe('the Python SDK client, byte for byte (shared/protocol/captures)', () =
     const req = JSON.parse(body);
     if (req.method === 'chat.message') {
       // The captured chat id is not ours: open one first under that id.
-      await post(arcUrl(single), JSON.stringify(arcRequest('chat.start', req.targetAgent, { chatId: req.params.chatId, initialMessage: userText('invoice') })));
+      await post(
+        arcUrl(single),
+        JSON.stringify(arcRequest('chat.start', req.targetAgent, { chatId: req.params.chatId, initialMessage: userText('invoice') })),
+      );
     }
-    const res = await fetch(arcUrl(single), { method: 'POST', headers: { 'Content-Type': contentType, 'User-Agent': 'arc-sdk-python' }, body });
+    const res = await fetch(arcUrl(single), {
+      method: 'POST',
+      headers: { 'Content-Type': contentType, 'User-Agent': 'arc-sdk-python' },
+      body,
+    });
     expect(res.status).toBe(200);
     if (req.params.stream) {
       const text = await res.text();

@@ -14,8 +14,22 @@ test.each([
 });
 
 test('a follow-up is acknowledged with its content', async () => {
-  const start: any = await router.handle({ arc: '1.0', id: 1, method: 'chat.start', requestAgent: 't', targetAgent: 'hr-agent', params: { initialMessage: text('salary') } });
+  const start: any = await router.handle({
+    arc: '1.0',
+    id: 1,
+    method: 'chat.start',
+    requestAgent: 't',
+    targetAgent: 'hr-agent',
+    params: { initialMessage: text('salary') },
+  });
   const chatId = start.body.result.chat.chatId;
-  const msg: any = await router.handle({ arc: '1.0', id: 2, method: 'chat.message', requestAgent: 't', targetAgent: 'hr-agent', params: { chatId, message: text('E-77') } });
+  const msg: any = await router.handle({
+    arc: '1.0',
+    id: 2,
+    method: 'chat.message',
+    requestAgent: 't',
+    targetAgent: 'hr-agent',
+    params: { chatId, message: text('E-77') },
+  });
   expect(msg.body.result.chat.message.parts[0].content).toBe('Let me check that for you: E-77');
 });

@@ -52,7 +52,11 @@ export interface SendOptions {
  * the reply the finance agent gives (or status CLOSED for chat.end).
  */
 export async function send(
-  baseUrl: string, method: Sent['method'], chatId: string | undefined, text = '', options: SendOptions = {},
+  baseUrl: string,
+  method: Sent['method'],
+  chatId: string | undefined,
+  text = '',
+  options: SendOptions = {},
 ): Promise<Sent & { json?: any }> {
   let sent = await sendOnce(baseUrl, method, chatId, text, options);
   for (let retry = 1; retry <= (options.retriesAfter503 ?? 0) && sent.status === 503 && sent.retryAfterS !== undefined; retry++) {
@@ -66,11 +70,17 @@ export async function send(
 }
 
 async function sendOnce(
-  baseUrl: string, method: Sent['method'], chatId: string | undefined, text: string, options: SendOptions,
+  baseUrl: string,
+  method: Sent['method'],
+  chatId: string | undefined,
+  text: string,
+  options: SendOptions,
 ): Promise<Sent & { json?: any }> {
   const params =
-    method === 'chat.start' ? { initialMessage: userText(`invoice ${text}`) }
-      : method === 'chat.message' ? { chatId, message: userText(text) }
+    method === 'chat.start'
+      ? { initialMessage: userText(`invoice ${text}`) }
+      : method === 'chat.message'
+        ? { chatId, message: userText(text) }
         : { chatId, reason: 'done' };
   const startedAt = performance.now();
   const sent: Sent & { json?: any } = { method, chatId, status: 0, servedBy: '', upstream: '', startedAt, finishedAt: startedAt };
@@ -109,8 +119,10 @@ async function sendOnce(
   if (method === 'chat.start') sent.chatId = chat?.chatId;
   const reply = chat?.message?.parts?.[0]?.content;
   const expected =
-    method === 'chat.start' ? reply === INVOICE_REPLY && chat?.status === 'ACTIVE'
-      : method === 'chat.message' ? reply === `Processing your request: ${text}` && chat?.status === 'ACTIVE'
+    method === 'chat.start'
+      ? reply === INVOICE_REPLY && chat?.status === 'ACTIVE'
+      : method === 'chat.message'
+        ? reply === `Processing your request: ${text}` && chat?.status === 'ACTIVE'
         : chat?.status === 'CLOSED' && chat?.chatId === chatId;
   if (!expected) sent.failure = `unexpected answer to ${method}: ${JSON.stringify(json).slice(0, 300)}`;
   return sent;
@@ -173,7 +185,10 @@ export class ConversationLoad {
   private stopping = false;
   private workers: Promise<void>[] = [];
 
-  constructor(private readonly baseUrl: string, private readonly options: LoadOptions) {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: LoadOptions,
+  ) {
     this.clients = options.clients;
   }
 

@@ -96,7 +96,10 @@ export async function financeFollowUp(baseUrl: string): Promise<FollowUpOutcome>
 export async function servingReplicas(baseUrl: string, route: string, agent: string, n: number): Promise<string[]> {
   const served: string[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await post(`${baseUrl}/arc/${route}`, JSON.stringify(arcRequest('chat.start', agent, { initialMessage: userText('invoice') })));
+    const res = await post(
+      `${baseUrl}/arc/${route}`,
+      JSON.stringify(arcRequest('chat.start', agent, { initialMessage: userText('invoice') })),
+    );
     expect(res.status).toBe(200);
     expect(res.json.error).toBeNull();
     served.push(servedBy(res.headers));
@@ -119,11 +122,21 @@ export async function gatewayAnswers(baseUrl: string): Promise<void> {
   expect(nope.status).toBe(404);
   expect(nope.headers.get('content-type')).toMatch(/^application\/json/);
   expect(nope.json).toEqual({
-    arc: '1.0', id: null, responseAgent: 'nginx', targetAgent: 'unknown', traceId: null, result: null,
+    arc: '1.0',
+    id: null,
+    responseAgent: 'nginx',
+    targetAgent: 'unknown',
+    traceId: null,
+    result: null,
     error: { code: -41001, message: 'Agent not found: nope', details: { agentId: 'nope' } },
   });
 
-  for (const [method, path] of [['GET', '/index.html'], ['POST', '/arc'], ['POST', '/arc/finance/extra'], ['GET', '/arc/%22x']] as const) {
+  for (const [method, path] of [
+    ['GET', '/index.html'],
+    ['POST', '/arc'],
+    ['POST', '/arc/finance/extra'],
+    ['GET', '/arc/%22x'],
+  ] as const) {
     const res = await fetch(`${baseUrl}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
     const text = await res.text();
     expect({ path, status: res.status }).toEqual({ path, status: 404 });
@@ -159,21 +172,31 @@ export async function bodyLimits(baseUrl: string): Promise<void> {
 /** params.stream: the SSE frames come through the gateway as the service wrote them. */
 export async function streamThroughGateway(baseUrl: string): Promise<Array<{ event: string; data: any }>> {
   const body = JSON.stringify(arcRequest('chat.start', 'hr-agent', { initialMessage: userText('benefits'), stream: true }));
-  const res = await fetch(`${baseUrl}/arc/hr`, { method: 'POST', body, headers: { 'Content-Type': 'text/event-stream', Accept: 'text/event-stream' } });
+  const res = await fetch(`${baseUrl}/arc/hr`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'text/event-stream', Accept: 'text/event-stream' },
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const text = await res.text();
   expect(text).not.toContain('\r');
-  const frames = text.split('\n\n').filter(Boolean).map((frame) => {
-    const lines = frame.split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^event: /);
-    expect(lines[1]).toMatch(/^data: /);
-    return { event: lines[0]!.slice('event: '.length), data: JSON.parse(lines[1]!.slice('data: '.length)) };
-  });
+  const frames = text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((frame) => {
+      const lines = frame.split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^event: /);
+      expect(lines[1]).toMatch(/^data: /);
+      return { event: lines[0]!.slice('event: '.length), data: JSON.parse(lines[1]!.slice('data: '.length)) };
+    });
   expect(frames.length).toBeGreaterThanOrEqual(2);
   expect(frames[frames.length - 1]!.event).toBe('done');
-  const words = frames.filter((f) => f.event === 'stream').map((f) => f.data.message.parts[0].content).join('');
+  const words = frames
+    .filter((f) => f.event === 'stream')
+    .map((f) => f.data.message.parts[0].content)
+    .join('');
   expect(words).toBe('I can explain our benefits package. What would you like to know?');
   return frames;
 }

@@ -132,7 +132,11 @@ export async function readAnswer(res: Response): Promise<{ status: number; heade
 }
 
 /** POSTs a raw body to a URL and returns status, headers and the parsed JSON (or text). */
-export async function post(url: string, body: string | Buffer, headers: Record<string, string> = { 'Content-Type': 'application/arc+json' }) {
+export async function post(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = { 'Content-Type': 'application/arc+json' },
+) {
   return readAnswer(await fetch(url, { method: 'POST', body, headers }));
 }
 

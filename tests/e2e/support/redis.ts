@@ -14,7 +14,14 @@ export const REDIS_URL = process.env.REDIS_E2E_URL ?? 'redis://127.0.0.1:6379';
 
 /** A client that fails fast instead of reconnecting forever (for probes and cleanup). */
 export function shortLivedClient(url = REDIS_URL): Redis {
-  return new Redis(url, { lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  return new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
 }
 
 /**

@@ -13,7 +13,14 @@
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type {
-  ArcErrorResponse, ArcMethods, ArcRequest, ArcSuccessResponse, Message, StandardMethod, TaskEvent, TaskNotificationParams,
+  ArcErrorResponse,
+  ArcMethods,
+  ArcRequest,
+  ArcSuccessResponse,
+  Message,
+  StandardMethod,
+  TaskEvent,
+  TaskNotificationParams,
   TaskPriority,
 } from '../protocol/types';
 import { ArcResponseError, ArcTimeoutError, ArcTransportError } from './errors';
@@ -42,8 +49,7 @@ function toMessage(input: MessageInput): Message {
 }
 
 function isEnvelope(body: unknown): body is ArcSuccessResponse | ArcErrorResponse {
-  return typeof body === 'object' && body !== null && (body as { arc?: unknown }).arc === '1.0' &&
-    ('result' in body || 'error' in body);
+  return typeof body === 'object' && body !== null && (body as { arc?: unknown }).arc === '1.0' && ('result' in body || 'error' in body);
 }
 
 export class ArcClient {
@@ -76,7 +82,12 @@ export class ArcClient {
   }
 
   /** Sends any method; resolves with the success envelope or throws. */
-  async request<R = unknown>(method: string, targetAgent: string, params: object, options: CallOptions = {}): Promise<ArcSuccessResponse<R>> {
+  async request<R = unknown>(
+    method: string,
+    targetAgent: string,
+    params: object,
+    options: CallOptions = {},
+  ): Promise<ArcSuccessResponse<R>> {
     const body: ArcRequest<object> = {
       arc: '1.0',
       id: options.id ?? randomUUID(),
@@ -91,7 +102,8 @@ export class ArcClient {
     try {
       res = await this.http.post<string>(this.url, JSON.stringify(body), { timeout });
     } catch (err) {
-      if (axios.isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT')) throw new ArcTimeoutError(this.url, timeout);
+      if (axios.isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT'))
+        throw new ArcTimeoutError(this.url, timeout);
       const reason = axios.isAxiosError(err) ? `${err.code ?? 'ERROR'}: ${err.message}` : String(err);
       throw new ArcTransportError(`ARC request to ${this.url} failed: ${reason}`, this.url, undefined, { cause: err });
     }
@@ -102,7 +114,11 @@ export class ArcClient {
       throw new ArcTransportError(`ARC request to ${this.url} got HTTP ${res.status} with a body that is not JSON`, this.url, res.status);
     }
     if (!isEnvelope(parsed)) {
-      throw new ArcTransportError(`ARC request to ${this.url} got HTTP ${res.status} with a body that is not an ARC envelope`, this.url, res.status);
+      throw new ArcTransportError(
+        `ARC request to ${this.url} got HTTP ${res.status} with a body that is not an ARC envelope`,
+        this.url,
+        res.status,
+      );
     }
     if (parsed.error) {
       const retryAfter = res.headers['retry-after'] as string | undefined;
@@ -112,7 +128,11 @@ export class ArcClient {
       throw new ArcTransportError(`ARC request to ${this.url} got HTTP ${res.status} without an error object`, this.url, res.status);
     }
     if (parsed.id !== body.id) {
-      throw new ArcTransportError(`ARC reply id ${JSON.stringify(parsed.id)} does not match request id ${JSON.stringify(body.id)}`, this.url, res.status);
+      throw new ArcTransportError(
+        `ARC reply id ${JSON.stringify(parsed.id)} does not match request id ${JSON.stringify(body.id)}`,
+        this.url,
+        res.status,
+      );
     }
     return parsed as ArcSuccessResponse<R>;
   }
@@ -122,12 +142,21 @@ export class ArcClient {
   }
 
   readonly chat = {
-    start: (targetAgent: string, initialMessage: MessageInput, options: CallOptions & { chatId?: string; metadata?: Record<string, unknown> } = {}) =>
-      this.call('chat.start', targetAgent, {
-        initialMessage: toMessage(initialMessage),
-        ...(options.chatId !== undefined ? { chatId: options.chatId } : {}),
-        ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
-      }, options),
+    start: (
+      targetAgent: string,
+      initialMessage: MessageInput,
+      options: CallOptions & { chatId?: string; metadata?: Record<string, unknown> } = {},
+    ) =>
+      this.call(
+        'chat.start',
+        targetAgent,
+        {
+          initialMessage: toMessage(initialMessage),
+          ...(options.chatId !== undefined ? { chatId: options.chatId } : {}),
+          ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+        },
+        options,
+      ),
     message: (targetAgent: string, chatId: string, message: MessageInput, options?: CallOptions) =>
       this.call('chat.message', targetAgent, { chatId, message: toMessage(message) }, options),
     end: (targetAgent: string, chatId: string, reason?: string, options?: CallOptions) =>
@@ -135,18 +164,34 @@ export class ArcClient {
   };
 
   readonly task = {
-    create: (targetAgent: string, initialMessage: MessageInput, options: CallOptions & { priority?: TaskPriority; metadata?: Record<string, unknown> } = {}) =>
-      this.call('task.create', targetAgent, {
-        initialMessage: toMessage(initialMessage),
-        ...(options.priority !== undefined ? { priority: options.priority } : {}),
-        ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
-      }, options),
+    create: (
+      targetAgent: string,
+      initialMessage: MessageInput,
+      options: CallOptions & { priority?: TaskPriority; metadata?: Record<string, unknown> } = {},
+    ) =>
+      this.call(
+        'task.create',
+        targetAgent,
+        {
+          initialMessage: toMessage(initialMessage),
+          ...(options.priority !== undefined ? { priority: options.priority } : {}),
+          ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+        },
+        options,
+      ),
     send: (targetAgent: string, taskId: string, message: MessageInput, options?: CallOptions) =>
       this.call('task.send', targetAgent, { taskId, message: toMessage(message) }, options),
     info: (targetAgent: string, taskId: string, options: CallOptions & { includeMessages?: boolean; includeArtifacts?: boolean } = {}) =>
-      this.call('task.info', targetAgent, {
-        taskId, includeMessages: options.includeMessages ?? true, includeArtifacts: options.includeArtifacts ?? true,
-      }, options),
+      this.call(
+        'task.info',
+        targetAgent,
+        {
+          taskId,
+          includeMessages: options.includeMessages ?? true,
+          includeArtifacts: options.includeArtifacts ?? true,
+        },
+        options,
+      ),
     cancel: (targetAgent: string, taskId: string, reason?: string, options?: CallOptions) =>
       this.call('task.cancel', targetAgent, { taskId, ...(reason !== undefined ? { reason } : {}) }, options),
     subscribe: (targetAgent: string, taskId: string, callbackUrl: string, events?: TaskEvent[], options?: CallOptions) =>

@@ -24,7 +24,10 @@ export class ArcResponseError extends ArcError {
 
 /** The server did not answer within the client's timeout. */
 export class ArcTimeoutError extends Error {
-  constructor(readonly url: string, readonly timeoutMs: number) {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
     super(`ARC request to ${url} timed out after ${timeoutMs} ms`);
     this.name = 'ArcTimeoutError';
   }
@@ -32,7 +35,12 @@ export class ArcTimeoutError extends Error {
 
 /** No ARC answer: connection refused/reset, or an HTTP reply that is not an ARC envelope. */
 export class ArcTransportError extends Error {
-  constructor(message: string, readonly url: string, readonly httpStatus?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly httpStatus?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ArcTransportError';
   }

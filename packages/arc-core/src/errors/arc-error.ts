@@ -37,19 +37,24 @@ export function isArcError(value: unknown): value is ArcError {
 
 /** Shorthands for the errors the core itself raises, so their messages and details stay uniform. */
 export const errors = {
-  chatNotFound: (chatId: string) =>
-    new ArcError(ArcErrorCode.ChatNotFound, `Chat not found: ${chatId}`, { chatId, chat_id: chatId }),
+  chatNotFound: (chatId: string) => new ArcError(ArcErrorCode.ChatNotFound, `Chat not found: ${chatId}`, { chatId, chat_id: chatId }),
   chatAlreadyClosed: (chatId: string) =>
     new ArcError(ArcErrorCode.ChatAlreadyClosed, `Chat already closed: ${chatId}`, { chatId, chat_id: chatId }),
   agentNotFound: (agentId: string, available: string[]) =>
     new ArcError(ArcErrorCode.AgentNotFound, `Agent not found: ${agentId}`, {
-      agentId, agent_id: agentId, requestedAgent: agentId, availableAgents: available,
+      agentId,
+      agent_id: agentId,
+      requestedAgent: agentId,
+      availableAgents: available,
     }),
   methodNotFound: (method: string, agentId: string, supported: string[]) =>
     new ArcError(ArcErrorCode.MethodNotFound, `Method ${method} not found for agent ${agentId}`, { method, supportedMethods: supported }),
   capacityExceeded: (agentId: string, limit: number) =>
-    new ArcError(ArcErrorCode.AgentCapacityExceeded, `Agent ${agentId} is at capacity (${limit} requests in flight); retry shortly`,
-      { agentId, limit }, { retryAfter: 1 }),
-  internal: (errorId: string) =>
-    new ArcError(ArcErrorCode.InternalError, 'Internal error', { errorId }),
+    new ArcError(
+      ArcErrorCode.AgentCapacityExceeded,
+      `Agent ${agentId} is at capacity (${limit} requests in flight); retry shortly`,
+      { agentId, limit },
+      { retryAfter: 1 },
+    ),
+  internal: (errorId: string) => new ArcError(ArcErrorCode.InternalError, 'Internal error', { errorId }),
 };

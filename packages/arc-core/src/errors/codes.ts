@@ -135,6 +135,5 @@ export function httpStatusFor(code: number): number {
 
 /** Codes whose answer carries a `Retry-After` header. */
 export function isRetryable(code: number): boolean {
-  return code === ArcErrorCode.AgentCapacityExceeded || code === ArcErrorCode.AgentNotAvailable ||
-    code === ArcErrorCode.RateLimitExceeded;
+  return code === ArcErrorCode.AgentCapacityExceeded || code === ArcErrorCode.AgentNotAvailable || code === ArcErrorCode.RateLimitExceeded;
 }

@@ -29,14 +29,16 @@ export function createArcRequestHandler(options: ArcRequestHandlerOptions) {
     } catch (err) {
       const arc = err instanceof ArcError ? err : new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read');
       if (arc.code === ArcErrorCode.MessageTooLarge) res.setHeader('Connection', 'close');
-      if (!res.headersSent && !res.destroyed) writeJson(res, arc.code === ArcErrorCode.MessageTooLarge ? 413 : 400, errorEnvelope(UNREADABLE, arc, router.serverId));
+      if (!res.headersSent && !res.destroyed)
+        writeJson(res, arc.code === ArcErrorCode.MessageTooLarge ? 413 : 400, errorEnvelope(UNREADABLE, arc, router.serverId));
       return;
     }
     const meta: RequestMeta = {
       // Wired only if a handler looks at its abort signal.
-      onDisconnect: (abort) => res.once('close', () => {
-        if (!res.writableFinished) abort();
-      }),
+      onDisconnect: (abort) =>
+        res.once('close', () => {
+          if (!res.writableFinished) abort();
+        }),
     };
     const reply = await router.handleBody(body, meta);
     if (res.destroyed) return;

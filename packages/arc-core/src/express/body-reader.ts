@@ -14,10 +14,15 @@ export function tooLarge(limit: number): ArcError {
 
 function decoder(encoding: string) {
   switch (encoding) {
-    case 'gzip': case 'x-gzip': return createGunzip();
-    case 'deflate': return createInflate();
-    case 'br': return createBrotliDecompress();
-    default: return undefined;
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
   }
 }
 
@@ -51,7 +56,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     source.on('data', onData);
     source.once('end', () => finish(undefined));
-    source.once('error', () => finish(new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read or inflated')));
-    if (source !== req) req.once('error', () => finish(new ArcError(ArcErrorCode.ParseError, 'Parse error: the client aborted the request')));
+    source.once('error', () =>
+      finish(new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read or inflated')),
+    );
+    if (source !== req)
+      req.once('error', () => finish(new ArcError(ArcErrorCode.ParseError, 'Parse error: the client aborted the request')));
   });
 }

@@ -36,7 +36,10 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
   };
 }
 
-export async function runService(env: NodeJS.ProcessEnv, options: RunServiceOptions): Promise<{ server: ArcServer; address: ListenAddress }> {
+export async function runService(
+  env: NodeJS.ProcessEnv,
+  options: RunServiceOptions,
+): Promise<{ server: ArcServer; address: ListenAddress }> {
   let config: ServiceConfig;
   try {
     config = loadConfig(env, options.defaults);
@@ -74,7 +77,10 @@ export async function runService(env: NodeJS.ProcessEnv, options: RunServiceOpti
 
   try {
     const address = await server.listen(config.PORT, config.HOST);
-    logger.info('chat store', { store: config.REDIS_URL ? 'redis' : 'memory', keyPrefix: config.REDIS_URL ? config.REDIS_KEY_PREFIX : undefined });
+    logger.info('chat store', {
+      store: config.REDIS_URL ? 'redis' : 'memory',
+      keyPrefix: config.REDIS_URL ? config.REDIS_KEY_PREFIX : undefined,
+    });
     return { server, address };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

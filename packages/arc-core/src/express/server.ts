@@ -100,7 +100,12 @@ export class ArcServer {
         const addr = server.address() as AddressInfo;
         const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
         const address = { host: addr.address, port: addr.port, url: `http://${shownHost}:${addr.port}` };
-        this.logger.info('listening', { serverId: this.serverId, host: addr.address, port: addr.port, agents: this.router.agentList.map((a) => a.id) });
+        this.logger.info('listening', {
+          serverId: this.serverId,
+          host: addr.address,
+          port: addr.port,
+          agents: this.router.agentList.map((a) => a.id),
+        });
         resolve(address);
       });
     });
@@ -172,14 +177,28 @@ export class ArcServer {
     });
     app.all('/arc', (req, res) => {
       res.setHeader('Allow', 'POST');
-      writeJson(res, 405, errorEnvelope(UNREADABLE,
-        new ArcError(ArcErrorCode.InvalidRequest, `HTTP method ${req.method} is not allowed on /arc; send ARC requests with POST`,
-          { allow: ['POST'] }), this.serverId));
+      writeJson(
+        res,
+        405,
+        errorEnvelope(
+          UNREADABLE,
+          new ArcError(ArcErrorCode.InvalidRequest, `HTTP method ${req.method} is not allowed on /arc; send ARC requests with POST`, {
+            allow: ['POST'],
+          }),
+          this.serverId,
+        ),
+      );
     });
     app.use((req, res) => {
-      writeJson(res, 404, errorEnvelope(UNREADABLE,
-        new ArcError(ArcErrorCode.InvalidRequest, `No route for ${req.method} ${req.path}; ARC requests go to POST /arc`),
-        this.serverId));
+      writeJson(
+        res,
+        404,
+        errorEnvelope(
+          UNREADABLE,
+          new ArcError(ArcErrorCode.InvalidRequest, `No route for ${req.method} ${req.path}; ARC requests go to POST /arc`),
+          this.serverId,
+        ),
+      );
     });
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => this.onHttpError(err, res));
     return app;
@@ -194,8 +213,9 @@ export class ArcServer {
     const e = err as { type?: string; status?: number; limit?: number };
     let arc: ArcError;
     if (e.type === 'entity.too.large') {
-      arc = new ArcError(ArcErrorCode.MessageTooLarge, `Request body exceeds the limit of ${this.bodyLimitBytes} bytes`,
-        { limitBytes: this.bodyLimitBytes });
+      arc = new ArcError(ArcErrorCode.MessageTooLarge, `Request body exceeds the limit of ${this.bodyLimitBytes} bytes`, {
+        limitBytes: this.bodyLimitBytes,
+      });
     } else if (e.type === 'request.aborted') {
       return;
     } else if (e.type === 'encoding.unsupported') {
@@ -204,7 +224,7 @@ export class ArcServer {
       arc = new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read', {});
     } else {
       const errorId = crypto.randomUUID();
-      this.logger.error('unexpected HTTP error', { errorId, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+      this.logger.error('unexpected HTTP error', { errorId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       arc = new ArcError(ArcErrorCode.InternalError, 'Internal error', { errorId });
     }
     const status = arc.code === ArcErrorCode.MessageTooLarge ? 413 : arc.code === ArcErrorCode.InternalError ? 500 : 400;
@@ -229,7 +249,11 @@ export class ArcServer {
   private agentInfo(): Record<string, unknown> {
     const registeredAgents: Record<string, unknown> = {};
     for (const agent of this.router.agentList) {
-      registeredAgents[agent.id] = { supportedMethods: agent.methods, status: 'active', ...(agent.description ? { description: agent.description } : {}) };
+      registeredAgents[agent.id] = {
+        supportedMethods: agent.methods,
+        status: 'active',
+        ...(agent.description ? { description: agent.description } : {}),
+      };
     }
     return {
       server: this.serverId,

@@ -25,6 +25,10 @@ export interface Logger {
 const noop = (): void => undefined;
 
 export const silentLogger: Logger = {
-  error: noop, warn: noop, info: noop, debug: noop, log: noop,
+  error: noop,
+  warn: noop,
+  info: noop,
+  debug: noop,
+  log: noop,
   child: () => silentLogger,
 };

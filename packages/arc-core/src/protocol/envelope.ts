@@ -16,7 +16,11 @@ export interface ReplyAddress {
 }
 
 export const UNREADABLE: ReplyAddress = Object.freeze({
-  id: null, requestAgent: undefined, targetAgent: undefined, traceId: undefined, hasTraceId: false,
+  id: null,
+  requestAgent: undefined,
+  targetAgent: undefined,
+  traceId: undefined,
+  hasTraceId: false,
 });
 
 /** Picks the addressing fields of a parsed body, whatever its shape. */
@@ -27,10 +31,20 @@ export function addressOf(body: unknown): ReplyAddress {
 }
 
 export function successEnvelope<R>(
-  id: RequestId, requestAgent: string, targetAgent: string, result: R, traceId: string | undefined, hasTraceId: boolean,
+  id: RequestId,
+  requestAgent: string,
+  targetAgent: string,
+  result: R,
+  traceId: string | undefined,
+  hasTraceId: boolean,
 ): ArcSuccessResponse<R> {
   const env: ArcSuccessResponse<R> = {
-    arc: ARC_VERSION, id, responseAgent: targetAgent, targetAgent: requestAgent, result, error: null,
+    arc: ARC_VERSION,
+    id,
+    responseAgent: targetAgent,
+    targetAgent: requestAgent,
+    result,
+    error: null,
   };
   if (hasTraceId) env.traceId = traceId;
   return env;

@@ -6,8 +6,15 @@
 import type { StandardMethod } from './types';
 
 export const STANDARD_METHODS: readonly StandardMethod[] = [
-  'chat.start', 'chat.message', 'chat.end',
-  'task.create', 'task.send', 'task.info', 'task.cancel', 'task.subscribe', 'task.notification',
+  'chat.start',
+  'chat.message',
+  'chat.end',
+  'task.create',
+  'task.send',
+  'task.info',
+  'task.cancel',
+  'task.subscribe',
+  'task.notification',
 ];
 
 export const CHAT_METHODS = new Set<string>(['chat.start', 'chat.message', 'chat.end']);

@@ -10,7 +10,11 @@ export type JsonSchema = Record<string, unknown>;
 
 /** Part type names accepted on input: PascalCase from the spec, lowercase from the docs site. */
 export const PART_TYPE_ALIASES = {
-  text: 'TextPart', data: 'DataPart', file: 'FilePart', image: 'ImagePart', audio: 'AudioPart',
+  text: 'TextPart',
+  data: 'DataPart',
+  file: 'FilePart',
+  image: 'ImagePart',
+  audio: 'AudioPart',
 } as const;
 const PART_TYPES = ['TextPart', 'DataPart', 'FilePart', 'ImagePart', 'AudioPart'];
 

@@ -50,11 +50,34 @@ export type ArcResponse<R = unknown> = ArcSuccessResponse<R> | ArcErrorResponse;
 
 export type Role = 'user' | 'agent' | 'system';
 
-export interface TextPart { type: 'TextPart'; content: string }
-export interface DataPart { type: 'DataPart'; content: unknown; mimeType?: string }
-export interface FilePart { type: 'FilePart'; content: string; mimeType: string; filename?: string }
-export interface ImagePart { type: 'ImagePart'; content: string; mimeType: string; width?: number; height?: number }
-export interface AudioPart { type: 'AudioPart'; content: string; mimeType: string; duration?: number }
+export interface TextPart {
+  type: 'TextPart';
+  content: string;
+}
+export interface DataPart {
+  type: 'DataPart';
+  content: unknown;
+  mimeType?: string;
+}
+export interface FilePart {
+  type: 'FilePart';
+  content: string;
+  mimeType: string;
+  filename?: string;
+}
+export interface ImagePart {
+  type: 'ImagePart';
+  content: string;
+  mimeType: string;
+  width?: number;
+  height?: number;
+}
+export interface AudioPart {
+  type: 'AudioPart';
+  content: string;
+  mimeType: string;
+  duration?: number;
+}
 export type Part = TextPart | DataPart | FilePart | ImagePart | AudioPart;
 export type PartType = Part['type'];
 
@@ -111,8 +134,16 @@ export interface Task {
 }
 
 export const TASK_EVENTS = [
-  'TASK_CREATED', 'TASK_STARTED', 'TASK_PAUSED', 'TASK_RESUMED', 'TASK_COMPLETED',
-  'TASK_FAILED', 'TASK_CANCELED', 'NEW_MESSAGE', 'NEW_ARTIFACT', 'STATUS_CHANGE',
+  'TASK_CREATED',
+  'TASK_STARTED',
+  'TASK_PAUSED',
+  'TASK_RESUMED',
+  'TASK_COMPLETED',
+  'TASK_FAILED',
+  'TASK_CANCELED',
+  'NEW_MESSAGE',
+  'NEW_ARTIFACT',
+  'STATUS_CHANGE',
 ] as const;
 export type TaskEvent = (typeof TASK_EVENTS)[number];
 
@@ -127,21 +158,63 @@ export interface Subscription {
 
 // ---- results ----
 
-export interface ChatResult { type: 'chat'; chat: Chat }
-export interface TaskResult { type: 'task'; task: Task }
-export interface SubscriptionResult { type: 'subscription'; subscription: Subscription }
-export interface SuccessResult { success: true; message?: string }
+export interface ChatResult {
+  type: 'chat';
+  chat: Chat;
+}
+export interface TaskResult {
+  type: 'task';
+  task: Task;
+}
+export interface SubscriptionResult {
+  type: 'subscription';
+  subscription: Subscription;
+}
+export interface SuccessResult {
+  success: true;
+  message?: string;
+}
 
 // ---- params of the standard methods (§6) ----
 
-export interface ChatStartParams { initialMessage: Message; chatId?: string; stream?: boolean; metadata?: Record<string, unknown> }
-export interface ChatMessageParams { chatId: string; message: Message; stream?: boolean }
-export interface ChatEndParams { chatId: string; reason?: string }
-export interface TaskCreateParams { initialMessage: Message; priority?: TaskPriority; metadata?: Record<string, unknown> }
-export interface TaskSendParams { taskId: string; message: Message }
-export interface TaskInfoParams { taskId: string; includeMessages?: boolean; includeArtifacts?: boolean }
-export interface TaskCancelParams { taskId: string; reason?: string }
-export interface TaskSubscribeParams { taskId: string; callbackUrl: string; events?: TaskEvent[] }
+export interface ChatStartParams {
+  initialMessage: Message;
+  chatId?: string;
+  stream?: boolean;
+  metadata?: Record<string, unknown>;
+}
+export interface ChatMessageParams {
+  chatId: string;
+  message: Message;
+  stream?: boolean;
+}
+export interface ChatEndParams {
+  chatId: string;
+  reason?: string;
+}
+export interface TaskCreateParams {
+  initialMessage: Message;
+  priority?: TaskPriority;
+  metadata?: Record<string, unknown>;
+}
+export interface TaskSendParams {
+  taskId: string;
+  message: Message;
+}
+export interface TaskInfoParams {
+  taskId: string;
+  includeMessages?: boolean;
+  includeArtifacts?: boolean;
+}
+export interface TaskCancelParams {
+  taskId: string;
+  reason?: string;
+}
+export interface TaskSubscribeParams {
+  taskId: string;
+  callbackUrl: string;
+  events?: TaskEvent[];
+}
 export interface TaskNotificationParams {
   taskId: string;
   event: TaskEvent;

@@ -30,8 +30,13 @@ export function fieldPath(root: string, instancePath: string): string {
 }
 
 const TYPE_NAMES: Record<string, string> = {
-  string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean',
-  object: 'an object', array: 'an array', null: 'null',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'a boolean',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
 };
 
 function describeType(type: unknown): string {
@@ -123,7 +128,8 @@ export class ArcValidator {
     const err = firstRealError(validate.errors ?? []);
     // A `required` error sits on the parent object; `details.field` names the missing field itself.
     const parent = fieldPath('params', err.instancePath);
-    const field = err.keyword === 'required' ? `${parent}.${String((err.params as { missingProperty?: unknown }).missingProperty)}` : parent;
+    const field =
+      err.keyword === 'required' ? `${parent}.${String((err.params as { missingProperty?: unknown }).missingProperty)}` : parent;
     this.fail(ArcErrorCode.InvalidParams, describeAjvError('params', err), field);
   }
 

@@ -167,18 +167,26 @@ export class RedisChatStore implements ChatStore {
 
   async create(record: ChatRecord): Promise<boolean> {
     const fields: string[] = [
-      'chatId', record.chatId,
-      'agentId', record.agentId,
-      'requestAgent', record.requestAgent,
-      'status', record.status,
-      'createdAt', record.createdAt,
-      'updatedAt', record.updatedAt,
+      'chatId',
+      record.chatId,
+      'agentId',
+      record.agentId,
+      'requestAgent',
+      record.requestAgent,
+      'status',
+      record.status,
+      'createdAt',
+      record.createdAt,
+      'updatedAt',
+      record.updatedAt,
     ];
     if (record.closedAt !== undefined) fields.push('closedAt', record.closedAt);
     if (record.reason !== undefined) fields.push('reason', JSON.stringify(record.reason));
     if (record.metadata !== undefined) fields.push('metadata', JSON.stringify(record.metadata));
     const ttl = record.status === 'CLOSED' ? this.closedTtlMs : 0;
-    const created = await this.run('create', () => this.script(CREATE, this.keyOf(record.agentId, record.chatId), [String(ttl), ...fields]));
+    const created = await this.run('create', () =>
+      this.script(CREATE, this.keyOf(record.agentId, record.chatId), [String(ttl), ...fields]),
+    );
     return created === 1;
   }
 
@@ -189,7 +197,8 @@ export class RedisChatStore implements ChatStore {
 
   async close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome> {
     const reply = await this.run('close', () =>
-      this.script(CLOSE, this.keyOf(agentId, chatId), [closedAt, JSON.stringify(reason), String(this.closedTtlMs)]));
+      this.script(CLOSE, this.keyOf(agentId, chatId), [closedAt, JSON.stringify(reason), String(this.closedTtlMs)]),
+    );
     if (!Array.isArray(reply) || reply.length === 0) throw new Error('Redis chat store close: unexpected reply from Redis');
     const [outcome, ...flat] = reply as unknown[];
     if (outcome === 'not-found' || outcome === 'already-closed') return { ok: false, reason: outcome };
@@ -294,8 +303,14 @@ export class RedisChatStore implements ChatStore {
 
 function decodeChat(hash: Record<string, string>): ChatRecord {
   const { chatId, agentId, requestAgent, status, createdAt, updatedAt } = hash;
-  if (chatId === undefined || agentId === undefined || requestAgent === undefined || status === undefined ||
-    createdAt === undefined || updatedAt === undefined) {
+  if (
+    chatId === undefined ||
+    agentId === undefined ||
+    requestAgent === undefined ||
+    status === undefined ||
+    createdAt === undefined ||
+    updatedAt === undefined
+  ) {
     throw new Error('Redis chat store: malformed chat record');
   }
   const chat: ChatRecord = { chatId, agentId, requestAgent, status: status as ChatStatus, createdAt, updatedAt };

@@ -13,7 +13,10 @@ import { isoNow } from '../util/iso-now';
 import { newChatId } from './chat-id';
 
 export class ChatLifecycle {
-  constructor(private readonly store: ChatStore, private readonly logger: Logger) {}
+  constructor(
+    private readonly store: ChatStore,
+    private readonly logger: Logger,
+  ) {}
 
   async open(agentId: string, requestAgent: string, params: ChatStartParams): Promise<ChatRecord> {
     const now = isoNow();
@@ -30,11 +33,16 @@ export class ChatLifecycle {
     if (created) return chat;
     const existing = await this.guard(this.store.get(agentId, chat.chatId), 'get');
     if (existing?.status === 'CLOSED') {
-      throw new ArcError(ArcErrorCode.ChatAlreadyClosed, `Chat ${chat.chatId} was closed and cannot be started again; use a new chatId`,
-        { chatId: chat.chatId, chat_id: chat.chatId });
+      throw new ArcError(ArcErrorCode.ChatAlreadyClosed, `Chat ${chat.chatId} was closed and cannot be started again; use a new chatId`, {
+        chatId: chat.chatId,
+        chat_id: chat.chatId,
+      });
     }
-    throw new ArcError(ArcErrorCode.InvalidParams, `Chat ${chat.chatId} already exists; continue it with chat.message or use a new chatId`,
-      { field: 'params.chatId', chatId: chat.chatId });
+    throw new ArcError(
+      ArcErrorCode.InvalidParams,
+      `Chat ${chat.chatId} already exists; continue it with chat.message or use a new chatId`,
+      { field: 'params.chatId', chatId: chat.chatId },
+    );
   }
 
   /** Undoes `open` when the chat.start handler failed, so a retry with the same id works. */
@@ -63,8 +71,12 @@ export class ChatLifecycle {
     return op.catch((err: unknown) => {
       if (err instanceof ArcError) throw err;
       this.logger.error('chat store unavailable', { op: what, err: err instanceof Error ? err.message : String(err) });
-      throw new ArcError(ArcErrorCode.AgentNotAvailable, 'Agent temporarily unavailable: chat state cannot be reached; retry shortly',
-        {}, { retryAfter: 1 });
+      throw new ArcError(
+        ArcErrorCode.AgentNotAvailable,
+        'Agent temporarily unavailable: chat state cannot be reached; retry shortly',
+        {},
+        { retryAfter: 1 },
+      );
     });
   }
 }

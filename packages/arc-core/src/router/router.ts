@@ -171,7 +171,11 @@ export class ArcRouter {
         }
         const result = await this.run(entry, handler, params, ctx);
         this.logDone(req, start, 200, undefined);
-        return { kind: 'json', status: 200, body: successEnvelope(req.id, req.requestAgent, req.targetAgent, result, req.traceId, 'traceId' in req) };
+        return {
+          kind: 'json',
+          status: 200,
+          body: successEnvelope(req.id, req.requestAgent, req.targetAgent, result, req.traceId, 'traceId' in req),
+        };
       } finally {
         if (!streaming) entry.limit.release();
       }
@@ -196,7 +200,12 @@ export class ArcRouter {
   }
 
   /** Runs a non-streamed request to its result. */
-  private async run(entry: AgentEntry, handler: RegisteredHandler | undefined, params: Record<string, unknown>, ctx: RequestContext): Promise<unknown> {
+  private async run(
+    entry: AgentEntry,
+    handler: RegisteredHandler | undefined,
+    params: Record<string, unknown>,
+    ctx: RequestContext,
+  ): Promise<unknown> {
     const agentId = entry.agent.id;
     switch (ctx.method) {
       case 'chat.start': {
@@ -222,7 +231,10 @@ export class ArcRouter {
         ctx.chat = await this.chats.requireOpen(agentId, p.chatId);
         if (handler) await this.invoke(handler, params, ctx);
         const closed = await this.chats.close(agentId, p.chatId, p.reason ?? null);
-        return { type: 'chat', chat: { chatId: closed.chatId, status: 'CLOSED', closedAt: closed.closedAt, reason: closed.reason ?? null } };
+        return {
+          type: 'chat',
+          chat: { chatId: closed.chatId, status: 'CLOSED', closedAt: closed.closedAt, reason: closed.reason ?? null },
+        };
       }
       default:
         return this.invoke(handler, params, ctx);
@@ -234,8 +246,12 @@ export class ArcRouter {
    * handler has returned before the first byte, so failures so far are ordinary JSON errors.
    */
   private async startStream(
-    entry: AgentEntry, handler: RegisteredHandler | undefined, params: Record<string, unknown>, ctx: RequestContext,
-    req: ArcRequest, start: number,
+    entry: AgentEntry,
+    handler: RegisteredHandler | undefined,
+    params: Record<string, unknown>,
+    ctx: RequestContext,
+    req: ArcRequest,
+    start: number,
   ): Promise<AsyncIterable<SseEvent>> {
     let chat: ChatRecord;
     if (ctx.method === 'chat.start') {
@@ -255,7 +271,12 @@ export class ArcRouter {
   }
 
   private async *streamEvents(
-    entry: AgentEntry, chatId: string, reply: ChatReply, ctx: RequestContext, req: ArcRequest, start: number,
+    entry: AgentEntry,
+    chatId: string,
+    reply: ChatReply,
+    ctx: RequestContext,
+    req: ArcRequest,
+    start: number,
   ): AsyncGenerator<SseEvent> {
     const doneData = (status: string): Record<string, unknown> => {
       const d: Record<string, unknown> = { chatId, status, done: true };
@@ -304,7 +325,11 @@ export class ArcRouter {
   }
 
   /** A chat handler's reply as one message (a streamed reply is gathered, under the timeout). */
-  private async chatMessage(handler: RegisteredHandler | undefined, params: Record<string, unknown>, ctx: RequestContext): Promise<Message | undefined> {
+  private async chatMessage(
+    handler: RegisteredHandler | undefined,
+    params: Record<string, unknown>,
+    ctx: RequestContext,
+  ): Promise<Message | undefined> {
     let reply = this.invoke(handler, params, ctx);
     if (isThenable(reply)) reply = await reply;
     if (isAsyncIterable(reply)) return this.timed(ctx, collectReply(reply as AsyncIterable<string | Part>));
@@ -317,8 +342,12 @@ export class ArcRouter {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         ctx.abort();
-        reject(new ArcError(ArcErrorCode.AgentTimeout, `Agent ${ctx.agentId} did not answer within ${this.handlerTimeoutMs} ms`,
-          { agentId: ctx.agentId, timeoutMs: this.handlerTimeoutMs }));
+        reject(
+          new ArcError(ArcErrorCode.AgentTimeout, `Agent ${ctx.agentId} did not answer within ${this.handlerTimeoutMs} ms`, {
+            agentId: ctx.agentId,
+            timeoutMs: this.handlerTimeoutMs,
+          }),
+        );
       }, this.handlerTimeoutMs);
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
@@ -330,8 +359,12 @@ export class ArcRouter {
     if (err instanceof ArcError) return err;
     const errorId = randomUUID();
     this.logger.error('unexpected error', {
-      errorId, traceId: req?.traceId, id: req?.id, agent: req?.targetAgent, method: req?.method,
-      err: err instanceof Error ? err.stack ?? err.message : String(err),
+      errorId,
+      traceId: req?.traceId,
+      id: req?.id,
+      agent: req?.targetAgent,
+      method: req?.method,
+      err: err instanceof Error ? (err.stack ?? err.message) : String(err),
     });
     return errors.internal(errorId);
   }
@@ -372,8 +405,11 @@ export class ArcRouter {
 // ---- helpers ----
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }
 
 function withMessage<T extends Record<string, unknown>>(chat: T, message: Message | undefined): T {

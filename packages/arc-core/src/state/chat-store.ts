@@ -20,9 +20,7 @@ export interface ChatRecord {
   metadata?: Record<string, unknown>;
 }
 
-export type CloseOutcome =
-  | { ok: true; chat: ChatRecord }
-  | { ok: false; reason: 'not-found' | 'already-closed' };
+export type CloseOutcome = { ok: true; chat: ChatRecord } | { ok: false; reason: 'not-found' | 'already-closed' };
 
 export interface ChatStore {
   /** Creates a chat; resolves false (and changes nothing) when the id already exists. */

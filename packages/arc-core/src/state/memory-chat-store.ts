@@ -96,7 +96,6 @@ export class MemoryChatStore implements ChatStore {
   }
 
   private expired(chat: ChatRecord): boolean {
-    return chat.status === 'CLOSED' && chat.closedAt !== undefined &&
-      this.now() - Date.parse(chat.closedAt) >= this.closedTtlMs;
+    return chat.status === 'CLOSED' && chat.closedAt !== undefined && this.now() - Date.parse(chat.closedAt) >= this.closedTtlMs;
   }
 }

@@ -26,46 +26,70 @@ describe('ArcClient against a real ArcServer', () => {
   beforeAll(async () => {
     server = new ArcServer({ serverId: 'client-test', bodyLimitBytes: 4096 });
     const now = '2025-01-01T00:00:00.000Z';
-    server.addAgent(new ArcAgent('finance-agent')
-      .on('chat.start', (p) => `Hello! You said: ${p.initialMessage.parts[0]?.type === 'TextPart' ? p.initialMessage.parts[0].content : '?'}`)
-      .on('chat.message', (p, ctx) => `[${ctx.chat?.chatId}] ${p.message.parts[0]?.type === 'TextPart' ? p.message.parts[0].content : '?'}`)
-      .on('task.create', (p) => {
-        const task: Task = { taskId: `task-${tasks.size + 1}`, status: 'SUBMITTED', createdAt: now, priority: p.priority ?? 'NORMAL', messages: [p.initialMessage] };
-        tasks.set(task.taskId, task);
-        return { type: 'task', task };
-      })
-      .on('task.send', (p) => {
-        const task = tasks.get(p.taskId);
-        if (!task) throw new ArcError(-42001, `Task not found: ${p.taskId}`, { taskId: p.taskId });
-        task.messages = [...(task.messages ?? []), p.message];
-        return { success: true, message: 'received' };
-      })
-      .on('task.info', (p) => {
-        const task = tasks.get(p.taskId);
-        if (!task) throw new ArcError(-42001, `Task not found: ${p.taskId}`, { taskId: p.taskId });
-        return { type: 'task', task: p.includeMessages ? task : { ...task, messages: undefined } };
-      })
-      .on('task.cancel', (p) => {
-        const task = tasks.get(p.taskId);
-        if (!task) throw new ArcError(-42001, `Task not found: ${p.taskId}`, { taskId: p.taskId });
-        if (task.status === 'CANCELED') throw new ArcError(-42003, 'Task already canceled', { taskId: p.taskId });
-        task.status = 'CANCELED';
-        task.canceledAt = now;
-        if (p.reason !== undefined) task.reason = p.reason;
-        return { type: 'task', task: { taskId: task.taskId, status: task.status, createdAt: task.createdAt, canceledAt: now, reason: p.reason } };
-      })
-      .on('task.subscribe', (p) => ({
-        type: 'subscription',
-        subscription: { subscriptionId: 'sub-1', taskId: p.taskId, callbackUrl: p.callbackUrl, events: p.events ?? ['TASK_COMPLETED', 'TASK_FAILED'], createdAt: now, active: true },
-      }))
-      .on('task.notification', () => ({ success: true }))
-      .on('slow', async (_p, ctx) => {
-        await new Promise<void>((resolve) => {
-          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-          void release.promise.then(resolve);
-        });
-        return 'late';
-      }));
+    server.addAgent(
+      new ArcAgent('finance-agent')
+        .on(
+          'chat.start',
+          (p) => `Hello! You said: ${p.initialMessage.parts[0]?.type === 'TextPart' ? p.initialMessage.parts[0].content : '?'}`,
+        )
+        .on(
+          'chat.message',
+          (p, ctx) => `[${ctx.chat?.chatId}] ${p.message.parts[0]?.type === 'TextPart' ? p.message.parts[0].content : '?'}`,
+        )
+        .on('task.create', (p) => {
+          const task: Task = {
+            taskId: `task-${tasks.size + 1}`,
+            status: 'SUBMITTED',
+            createdAt: now,
+            priority: p.priority ?? 'NORMAL',
+            messages: [p.initialMessage],
+          };
+          tasks.set(task.taskId, task);
+          return { type: 'task', task };
+        })
+        .on('task.send', (p) => {
+          const task = tasks.get(p.taskId);
+          if (!task) throw new ArcError(-42001, `Task not found: ${p.taskId}`, { taskId: p.taskId });
+          task.messages = [...(task.messages ?? []), p.message];
+          return { success: true, message: 'received' };
+        })
+        .on('task.info', (p) => {
+          const task = tasks.get(p.taskId);
+          if (!task) throw new ArcError(-42001, `Task not found: ${p.taskId}`, { taskId: p.taskId });
+          return { type: 'task', task: p.includeMessages ? task : { ...task, messages: undefined } };
+        })
+        .on('task.cancel', (p) => {
+          const task = tasks.get(p.taskId);
+          if (!task) throw new ArcError(-42001, `Task not found: ${p.taskId}`, { taskId: p.taskId });
+          if (task.status === 'CANCELED') throw new ArcError(-42003, 'Task already canceled', { taskId: p.taskId });
+          task.status = 'CANCELED';
+          task.canceledAt = now;
+          if (p.reason !== undefined) task.reason = p.reason;
+          return {
+            type: 'task',
+            task: { taskId: task.taskId, status: task.status, createdAt: task.createdAt, canceledAt: now, reason: p.reason },
+          };
+        })
+        .on('task.subscribe', (p) => ({
+          type: 'subscription',
+          subscription: {
+            subscriptionId: 'sub-1',
+            taskId: p.taskId,
+            callbackUrl: p.callbackUrl,
+            events: p.events ?? ['TASK_COMPLETED', 'TASK_FAILED'],
+            createdAt: now,
+            active: true,
+          },
+        }))
+        .on('task.notification', () => ({ success: true }))
+        .on('slow', async (_p, ctx) => {
+          await new Promise<void>((resolve) => {
+            ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+            void release.promise.then(resolve);
+          });
+          return 'late';
+        }),
+    );
     ({ url } = await server.listen(0, '127.0.0.1'));
     // Record what the client sends on the wire.
     server.httpServer!.on('request', (req: { headers: Record<string, unknown> }) => seenHeaders.push({ ...req.headers }));
@@ -84,15 +108,26 @@ describe('ArcClient against a real ArcServer', () => {
     expect(started).toMatchObject({ arc: '1.0', id: 'id-1', responseAgent: 'finance-agent', targetAgent: 'unit-client', error: null });
     expect(started.result.type).toBe('chat');
     const chatId = started.result.chat.chatId;
-    expect(started.result.chat.message).toEqual({ role: 'agent', parts: [{ type: 'TextPart', content: 'Hello! You said: I need help with an invoice' }] });
+    expect(started.result.chat.message).toEqual({
+      role: 'agent',
+      parts: [{ type: 'TextPart', content: 'Hello! You said: I need help with an invoice' }],
+    });
 
     const msg = await c.chat.message('finance-agent', chatId, 'Invoice INV-1');
-    expect(msg.result.chat).toEqual({ chatId, status: 'ACTIVE', message: { role: 'agent', parts: [{ type: 'TextPart', content: `[${chatId}] Invoice INV-1` }] } });
+    expect(msg.result.chat).toEqual({
+      chatId,
+      status: 'ACTIVE',
+      message: { role: 'agent', parts: [{ type: 'TextPart', content: `[${chatId}] Invoice INV-1` }] },
+    });
 
     const ended = await c.chat.end('finance-agent', chatId, 'resolved');
     expect(ended.result.chat).toMatchObject({ chatId, status: 'CLOSED', reason: 'resolved' });
 
-    const given = await c.chat.start('finance-agent', { role: 'user', parts: [{ type: 'TextPart', content: 'x' }] }, { chatId: 'client-chat-1', metadata: { a: 1 } });
+    const given = await c.chat.start(
+      'finance-agent',
+      { role: 'user', parts: [{ type: 'TextPart', content: 'x' }] },
+      { chatId: 'client-chat-1', metadata: { a: 1 } },
+    );
     expect(given.result.chat.chatId).toBe('client-chat-1');
   });
 
@@ -111,10 +146,16 @@ describe('ArcClient against a real ArcServer', () => {
     expect(infoNoMessages.result.task.messages).toBeUndefined();
 
     const sub = await c.task.subscribe('finance-agent', taskId, 'https://example.com/hook');
-    expect(sub.result).toMatchObject({ type: 'subscription', subscription: { taskId, callbackUrl: 'https://example.com/hook', events: ['TASK_COMPLETED', 'TASK_FAILED'], active: true } });
+    expect(sub.result).toMatchObject({
+      type: 'subscription',
+      subscription: { taskId, callbackUrl: 'https://example.com/hook', events: ['TASK_COMPLETED', 'TASK_FAILED'], active: true },
+    });
 
     const note = await c.task.notification('finance-agent', {
-      taskId, event: 'TASK_COMPLETED', timestamp: '2025-01-01T00:00:00Z', data: { status: 'COMPLETED', message: 'done' },
+      taskId,
+      event: 'TASK_COMPLETED',
+      timestamp: '2025-01-01T00:00:00Z',
+      data: { status: 'COMPLETED', message: 'done' },
     });
     expect(note.result).toEqual({ success: true });
 
@@ -262,7 +303,17 @@ describe('ArcClient without an ARC server', () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '7' });
-        res.end(JSON.stringify({ arc: '1.0', id: 'r', responseAgent: 's', targetAgent: 'c', traceId: null, result: null, error: { code: -41011, message: 'busy', details: null } }));
+        res.end(
+          JSON.stringify({
+            arc: '1.0',
+            id: 'r',
+            responseAgent: 's',
+            targetAgent: 'c',
+            traceId: null,
+            result: null,
+            error: { code: -41011, message: 'busy', details: null },
+          }),
+        );
       });
     });
     try {

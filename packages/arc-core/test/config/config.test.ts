@@ -29,22 +29,43 @@ describe('loadConfig', () => {
   });
 
   it('reads and coerces the variables', () => {
-    const cfg = loadConfig({
-      PORT: '9000', HOST: '127.0.0.1', SERVER_ID: 'replica-2', LOG_LEVEL: 'debug',
-      BODY_LIMIT_BYTES: '2048', MAX_CONCURRENT_PER_AGENT: '4', HANDLER_TIMEOUT_MS: '1500',
-      REDIS_URL: 'redis://127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'team-a:', REDIS_TIMEOUT_MS: '3000', SHUTDOWN_GRACE_MS: '2500',
-    }, defaults);
+    const cfg = loadConfig(
+      {
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        SERVER_ID: 'replica-2',
+        LOG_LEVEL: 'debug',
+        BODY_LIMIT_BYTES: '2048',
+        MAX_CONCURRENT_PER_AGENT: '4',
+        HANDLER_TIMEOUT_MS: '1500',
+        REDIS_URL: 'redis://127.0.0.1:6380/2',
+        REDIS_KEY_PREFIX: 'team-a:',
+        REDIS_TIMEOUT_MS: '3000',
+        SHUTDOWN_GRACE_MS: '2500',
+      },
+      defaults,
+    );
     expect(cfg).toEqual({
-      PORT: 9000, HOST: '127.0.0.1', SERVER_ID: 'replica-2', LOG_LEVEL: 'debug',
-      BODY_LIMIT_BYTES: 2048, MAX_CONCURRENT_PER_AGENT: 4, HANDLER_TIMEOUT_MS: 1500,
-      REDIS_URL: 'redis://127.0.0.1:6380/2', REDIS_KEY_PREFIX: 'team-a:', REDIS_TIMEOUT_MS: 3000, SHUTDOWN_GRACE_MS: 2500,
+      PORT: 9000,
+      HOST: '127.0.0.1',
+      SERVER_ID: 'replica-2',
+      LOG_LEVEL: 'debug',
+      BODY_LIMIT_BYTES: 2048,
+      MAX_CONCURRENT_PER_AGENT: 4,
+      HANDLER_TIMEOUT_MS: 1500,
+      REDIS_URL: 'redis://127.0.0.1:6380/2',
+      REDIS_KEY_PREFIX: 'team-a:',
+      REDIS_TIMEOUT_MS: 3000,
+      SHUTDOWN_GRACE_MS: 2500,
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
   });
 
   it('rejects a REDIS_URL that is not a redis:// URL, naming it', () => {
-    expect(() => loadConfig({ REDIS_URL: 'http://localhost:6379' }, defaults)).toThrow(/REDIS_URL="http:\/\/localhost:6379" must match pattern/);
+    expect(() => loadConfig({ REDIS_URL: 'http://localhost:6379' }, defaults)).toThrow(
+      /REDIS_URL="http:\/\/localhost:6379" must match pattern/,
+    );
   });
 
   it('rejects a REDIS_TIMEOUT_MS below 10 ms or that is not a number, naming it', () => {

@@ -33,23 +33,55 @@ describe('error code table', () => {
 
   it('has the spec numbers', () => {
     expect(ArcErrorCode).toMatchObject({
-      ParseError: -32700, InvalidRequest: -32600, MethodNotFound: -32601, InvalidParams: -32602, InternalError: -32603,
-      AgentNotFound: -41001, AgentTimeout: -41006, DuplicateAgentId: -41010, AgentCapacityExceeded: -41011,
-      TaskNotFound: -42001, TaskExecution: -42004, ChatNotFound: -43001, ChatAlreadyClosed: -43002, InvalidChatMessage: -43005,
-      Authentication: -44001, InsufficientScope: -44003, RateLimitExceeded: -44007,
-      InvalidArcVersion: -45001, MessageTooLarge: -45004, CircularReference: -45006,
+      ParseError: -32700,
+      InvalidRequest: -32600,
+      MethodNotFound: -32601,
+      InvalidParams: -32602,
+      InternalError: -32603,
+      AgentNotFound: -41001,
+      AgentTimeout: -41006,
+      DuplicateAgentId: -41010,
+      AgentCapacityExceeded: -41011,
+      TaskNotFound: -42001,
+      TaskExecution: -42004,
+      ChatNotFound: -43001,
+      ChatAlreadyClosed: -43002,
+      InvalidChatMessage: -43005,
+      Authentication: -44001,
+      InsufficientScope: -44003,
+      RateLimitExceeded: -44007,
+      InvalidArcVersion: -45001,
+      MessageTooLarge: -45004,
+      CircularReference: -45006,
     });
   });
 
   it('maps codes to the HTTP statuses of DECISIONS.md §1', () => {
     const expected: Record<number, number> = {
-      [-32700]: 400, [-32600]: 400, [-45001]: 400,
-      [-41001]: 404, [-32601]: 404,
-      [-32602]: 200, [-42001]: 200, [-42004]: 200, [-43001]: 200, [-43002]: 200, [-43005]: 200,
-      [-44001]: 401, [-44004]: 401, [-44005]: 401, [-44002]: 403, [-44003]: 403,
-      [-45004]: 413, [-44007]: 429, [-41011]: 503, [-41002]: 503, [-32603]: 500,
+      [-32700]: 400,
+      [-32600]: 400,
+      [-45001]: 400,
+      [-41001]: 404,
+      [-32601]: 404,
+      [-32602]: 200,
+      [-42001]: 200,
+      [-42004]: 200,
+      [-43001]: 200,
+      [-43002]: 200,
+      [-43005]: 200,
+      [-44001]: 401,
+      [-44004]: 401,
+      [-44005]: 401,
+      [-44002]: 403,
+      [-44003]: 403,
+      [-45004]: 413,
+      [-44007]: 429,
+      [-41011]: 503,
+      [-41002]: 503,
+      [-32603]: 500,
     };
-    for (const [code, status] of Object.entries(expected)) expect([Number(code), httpStatusFor(Number(code))]).toEqual([Number(code), status]);
+    for (const [code, status] of Object.entries(expected))
+      expect([Number(code), httpStatusFor(Number(code))]).toEqual([Number(code), status]);
     for (const info of all) {
       if (info.code <= -42000 && info.code > -44000) expect([info.name, info.httpStatus]).toEqual([info.name, 200]);
     }
@@ -98,7 +130,11 @@ describe('ArcError', () => {
   });
 
   it('core shorthands carry camelCase ids in details', () => {
-    expect(errors.chatNotFound('c1').toJSON()).toEqual({ code: -43001, message: 'Chat not found: c1', details: { chatId: 'c1', chat_id: 'c1' } });
+    expect(errors.chatNotFound('c1').toJSON()).toEqual({
+      code: -43001,
+      message: 'Chat not found: c1',
+      details: { chatId: 'c1', chat_id: 'c1' },
+    });
     expect(errors.chatAlreadyClosed('c1').code).toBe(-43002);
     expect(errors.agentNotFound('a', ['b']).details).toMatchObject({ agentId: 'a', requestedAgent: 'a', availableAgents: ['b'] });
     expect(errors.capacityExceeded('a', 5).retryAfter).toBe(1);

@@ -18,8 +18,15 @@ import { httpRequest, type RawResponse } from '../support/http';
 import { envelope, userMessage, type Json } from '../support/util';
 
 const HANDLED = [
-  'chat_message.txt', 'chat_message_stream.txt', 'chat_start.txt', 'chat_start_stream.txt', 'error_invalid_request.txt',
-  'error_invalid_version.txt', 'error_method_not_found.txt', 'error_parse_error.txt', 'error_unknown_agent.txt',
+  'chat_message.txt',
+  'chat_message_stream.txt',
+  'chat_start.txt',
+  'chat_start_stream.txt',
+  'error_invalid_request.txt',
+  'error_invalid_version.txt',
+  'error_method_not_found.txt',
+  'error_parse_error.txt',
+  'error_unknown_agent.txt',
 ];
 
 const EXISTING_CHAT = 'chat-14500772';
@@ -81,8 +88,13 @@ describe('replaying the arc-sdk 1.3.1 captures', () => {
     server.addAgent(new ArcAgent('support-agent').on('chat.start', () => 'support'));
     ({ url } = await server.listen(0, '127.0.0.1'));
     // The recorded chat.message requests continue a chat the recorded session had started.
-    const opened = await server.router.handle(envelope('chat.start', { initialMessage: userMessage('I need help with an invoice'), chatId: EXISTING_CHAT },
-      { targetAgent: 'finance-agent', requestAgent: 'arc-capture-client' }));
+    const opened = await server.router.handle(
+      envelope(
+        'chat.start',
+        { initialMessage: userMessage('I need help with an invoice'), chatId: EXISTING_CHAT },
+        { targetAgent: 'finance-agent', requestAgent: 'arc-capture-client' },
+      ),
+    );
     expect(opened.kind === 'json' && opened.body.error).toBeNull();
   });
 
@@ -175,7 +187,9 @@ describe('replaying the arc-sdk 1.3.1 captures', () => {
     it('error_parse_error.txt: -32700 / 400; our id is null and traceId is present (null)', async () => {
       const c = loadCapture('error_parse_error.txt');
       const res = await replay(url, c);
-      const { ours, theirs } = expectErrorLike(res, c, { keys: ['arc', 'id', 'responseAgent', 'targetAgent', 'traceId', 'result', 'error'] });
+      const { ours, theirs } = expectErrorLike(res, c, {
+        keys: ['arc', 'id', 'responseAgent', 'targetAgent', 'traceId', 'result', 'error'],
+      });
       expect(theirs.id).toBe('error');
       expect(ours.id).toBeNull();
       expect(ours.responseAgent).toBe(theirs.responseAgent);

@@ -27,26 +27,33 @@ describe('ArcServer (Express) over HTTP', () => {
     server = createArcServer({ serverId: 'test-server', description: 'unit test server', version: '9.9.9', bodyLimitBytes: 2048 });
     gate = deferred();
     gateEntered = deferred();
-    server.addAgent(new ArcAgent('finance-agent', { description: 'Invoices' })
-      .on('chat.start', () => 'Welcome')
-      .on('chat.message', async function* (p) {
-        const first = p.message.parts[0];
-        yield 'Processing ';
-        yield `"${first?.type === 'TextPart' ? first.content : ''}"\n`;
-        yield 'done';
-      })
-      .on('boom', () => {
-        throw new TypeError('Cannot read properties of undefined (reading \'ledger\')');
-      })
-      .on('refuse', () => {
-        throw new ArcError(-42004, 'Payment gateway refused the charge', { gateway: 'stripe' });
-      }));
-    server.addAgent(new ArcAgent('busy-agent', { maxConcurrent: 1 }).on('hold', async () => {
-      gateEntered.resolve();
-      await gate.promise;
-      return { held: true };
+    server.addAgent(
+      new ArcAgent('finance-agent', { description: 'Invoices' })
+        .on('chat.start', () => 'Welcome')
+        .on('chat.message', async function* (p) {
+          const first = p.message.parts[0];
+          yield 'Processing ';
+          yield `"${first?.type === 'TextPart' ? first.content : ''}"\n`;
+          yield 'done';
+        })
+        .on('boom', () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'ledger')");
+        })
+        .on('refuse', () => {
+          throw new ArcError(-42004, 'Payment gateway refused the charge', { gateway: 'stripe' });
+        }),
+    );
+    server.addAgent(
+      new ArcAgent('busy-agent', { maxConcurrent: 1 }).on('hold', async () => {
+        gateEntered.resolve();
+        await gate.promise;
+        return { held: true };
+      }),
+    );
+    server.agentHandler('hr-agent', 'task.create', () => ({
+      type: 'task',
+      task: { taskId: 't-1', status: 'SUBMITTED', createdAt: '2025-01-01T00:00:00Z' },
     }));
-    server.agentHandler('hr-agent', 'task.create', () => ({ type: 'task', task: { taskId: 't-1', status: 'SUBMITTED', createdAt: '2025-01-01T00:00:00Z' } }));
     const addr = await server.listen(0, '127.0.0.1');
     expect(addr.host).toBe('127.0.0.1');
     expect(addr.port).toBeGreaterThan(0);
@@ -115,7 +122,12 @@ describe('ArcServer (Express) over HTTP', () => {
     expect(body.error.details).toEqual({ allow: ['POST'] });
   });
 
-  it.each([['GET', '/nope'], ['POST', '/arc/extra'], ['POST', '/'], ['GET', '/.well-known/agent.json']])('%s %s → 404 JSON', async (method, path) => {
+  it.each([
+    ['GET', '/nope'],
+    ['POST', '/arc/extra'],
+    ['POST', '/'],
+    ['GET', '/.well-known/agent.json'],
+  ])('%s %s → 404 JSON', async (method, path) => {
     const res = await httpRequest(url, { method, path, body: method === 'POST' ? '{}' : undefined });
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('application/json');
@@ -138,10 +150,18 @@ describe('ArcServer (Express) over HTTP', () => {
     expect(res.headers['content-type']).toBe('application/json');
     const body = res.json();
     expect(Object.keys(body).sort()).toEqual(['description', 'endpoints', 'registeredAgents', 'server', 'status', 'totalAgents']);
-    expect(body).toMatchObject({ server: 'test-server', description: 'unit test server', status: 'active', endpoints: { arc: '/arc' }, totalAgents: 3 });
+    expect(body).toMatchObject({
+      server: 'test-server',
+      description: 'unit test server',
+      status: 'active',
+      endpoints: { arc: '/arc' },
+      totalAgents: 3,
+    });
     expect(Object.keys(body.registeredAgents)).toEqual(['finance-agent', 'busy-agent', 'hr-agent']);
     expect(body.registeredAgents['finance-agent']).toEqual({
-      supportedMethods: ['chat.start', 'chat.message', 'boom', 'refuse', 'chat.end'], status: 'active', description: 'Invoices',
+      supportedMethods: ['chat.start', 'chat.message', 'boom', 'refuse', 'chat.end'],
+      status: 'active',
+      description: 'Invoices',
     });
     expect(body.registeredAgents['hr-agent']).toEqual({ supportedMethods: ['task.create'], status: 'active' });
   });
@@ -157,7 +177,10 @@ describe('ArcServer (Express) over HTTP', () => {
     const noBody = await httpRequest(url, { method: 'POST' });
     expect(noBody.status).toBe(400);
     expect(noBody.json().error.code).toBe(-32700);
-    const utf8 = await httpRequest(url, { body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), headers: { 'Content-Type': 'application/json' } });
+    const utf8 = await httpRequest(url, {
+      body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]),
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(utf8.status).toBe(400);
     expect(utf8.json().error.message).toBe('Parse error: request body is not valid UTF-8');
     const unknown = await postJson(url, chatStart({}, { targetAgent: 'ghost' }));
@@ -167,7 +190,9 @@ describe('ArcServer (Express) over HTTP', () => {
   });
 
   it('a charset in Content-Type does not change how the body is decoded', async () => {
-    const res = await postJson(url, chatStart({ initialMessage: userMessage('Grüße €') }, { id: 'cs' }), { 'Content-Type': 'text/plain; charset=latin1' });
+    const res = await postJson(url, chatStart({ initialMessage: userMessage('Grüße €') }, { id: 'cs' }), {
+      'Content-Type': 'text/plain; charset=latin1',
+    });
     expect(res.status).toBe(200);
     expect(res.json().id).toBe('cs');
   });
@@ -206,7 +231,10 @@ describe('ArcServer (Express) over HTTP', () => {
   });
 
   it('an unsupported Content-Encoding → 400 JSON, not an HTML page', async () => {
-    const res = await httpRequest(url, { body: JSON.stringify(chatStart()), headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'br-unknown' } });
+    const res = await httpRequest(url, {
+      body: JSON.stringify(chatStart()),
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'br-unknown' },
+    });
     expect([400, 415]).toContain(res.status);
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.json().error.code).toBe(-32700);
@@ -218,7 +246,13 @@ describe('ArcServer (Express) over HTTP', () => {
       const res = await postJson(url, chatStart({ chatId: 'sse-1' }, { id: 'open-1' }));
       expect(res.status).toBe(200);
       const streamed = await httpRequest(url, {
-        body: JSON.stringify(envelope('chat.message', { chatId: 'sse-1', message: userMessage('INV-1'), stream: true }, { targetAgent: 'finance-agent', id: 'st-1' })),
+        body: JSON.stringify(
+          envelope(
+            'chat.message',
+            { chatId: 'sse-1', message: userMessage('INV-1'), stream: true },
+            { targetAgent: 'finance-agent', id: 'st-1' },
+          ),
+        ),
         headers: { 'Content-Type': 'text/event-stream', Accept: 'text/event-stream' },
       });
       expect(streamed.status).toBe(200);
@@ -226,12 +260,13 @@ describe('ArcServer (Express) over HTTP', () => {
       expect(streamed.headers['cache-control']).toBe('no-cache');
       expect(streamed.headers['x-accel-buffering']).toBe('no');
       expect(streamed.headers['content-length']).toBeUndefined();
-      const part = (content: string): string => JSON.stringify({ chatId: 'sse-1', message: { role: 'agent', parts: [{ type: 'TextPart', content }] } });
+      const part = (content: string): string =>
+        JSON.stringify({ chatId: 'sse-1', message: { role: 'agent', parts: [{ type: 'TextPart', content }] } });
       expect(streamed.text).toBe(
         `event: stream\ndata: ${part('Processing ')}\n\n` +
-        `event: stream\ndata: ${part('"INV-1"\n')}\n\n` +
-        `event: stream\ndata: ${part('done')}\n\n` +
-        'event: done\ndata: {"chatId":"sse-1","status":"ACTIVE","done":true,"requestId":"st-1"}\n\n',
+          `event: stream\ndata: ${part('"INV-1"\n')}\n\n` +
+          `event: stream\ndata: ${part('done')}\n\n` +
+          'event: done\ndata: {"chatId":"sse-1","status":"ACTIVE","done":true,"requestId":"st-1"}\n\n',
       );
       expect(streamed.text).not.toContain('\r');
       // A newline inside content is escaped: every data line is one line.
@@ -240,7 +275,9 @@ describe('ArcServer (Express) over HTTP', () => {
 
     it('an error before the stream starts is a JSON error with a 4xx status', async () => {
       const res = await httpRequest(url, {
-        body: JSON.stringify(envelope('chat.message', { chatId: 'no-such-chat', message: userMessage('x'), stream: true }, { targetAgent: 'finance-agent' })),
+        body: JSON.stringify(
+          envelope('chat.message', { chatId: 'no-such-chat', message: userMessage('x'), stream: true }, { targetAgent: 'finance-agent' }),
+        ),
         headers: { 'Content-Type': 'text/event-stream' },
       });
       expect(res.status).toBe(400);

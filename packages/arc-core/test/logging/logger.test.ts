@@ -13,7 +13,11 @@ describe('logging', () => {
   });
 
   it('createLogger returns a Logger with the configured level', () => {
-    const logger = createLogger({ level: 'warn', service: 'unit' }) as unknown as { level: string; child: (m: object) => unknown; close: () => void };
+    const logger = createLogger({ level: 'warn', service: 'unit' }) as unknown as {
+      level: string;
+      child: (m: object) => unknown;
+      close: () => void;
+    };
     expect(logger.level).toBe('warn');
     expect(typeof logger.child({ traceId: 't' })).toBe('object');
     logger.close();

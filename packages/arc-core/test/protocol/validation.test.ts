@@ -12,23 +12,47 @@ const FIELDS = ['arc', 'id', 'method', 'requestAgent', 'targetAgent', 'params'] 
 function fullAgent(seen: Json[]): ArcAgent {
   const task = { type: 'task' as const, task: { taskId: 't-1', status: 'SUBMITTED' as const, createdAt: '2025-01-01T00:00:00Z' } };
   return new ArcAgent('agent-a')
-    .on('chat.start', (p) => { seen.push(p); return 'started'; })
-    .on('chat.message', (p) => { seen.push(p); return 'ok'; })
-    .on('task.create', (p) => { seen.push(p); return task; })
-    .on('task.send', (p) => { seen.push(p); return { success: true as const }; })
-    .on('task.info', (p) => { seen.push(p); return task; })
-    .on('task.cancel', (p) => { seen.push(p); return task; })
+    .on('chat.start', (p) => {
+      seen.push(p);
+      return 'started';
+    })
+    .on('chat.message', (p) => {
+      seen.push(p);
+      return 'ok';
+    })
+    .on('task.create', (p) => {
+      seen.push(p);
+      return task;
+    })
+    .on('task.send', (p) => {
+      seen.push(p);
+      return { success: true as const };
+    })
+    .on('task.info', (p) => {
+      seen.push(p);
+      return task;
+    })
+    .on('task.cancel', (p) => {
+      seen.push(p);
+      return task;
+    })
     .on('task.subscribe', (p) => {
       seen.push(p);
-      return { type: 'subscription' as const, subscription: { subscriptionId: 's', taskId: 't-1', callbackUrl: 'http://x', events: [], createdAt: 'now', active: true } };
+      return {
+        type: 'subscription' as const,
+        subscription: { subscriptionId: 's', taskId: 't-1', callbackUrl: 'http://x', events: [], createdAt: 'now', active: true },
+      };
     })
-    .on('task.notification', (p) => { seen.push(p); return { success: true as const }; });
+    .on('task.notification', (p) => {
+      seen.push(p);
+      return { success: true as const };
+    });
 }
 
 describe('request body parsing (parseJsonBody)', () => {
   it('parses JSON text and bytes', () => {
     expect(parseJsonBody('{"a":1}')).toEqual({ a: 1 });
-    expect(parseJsonBody(Buffer.from('{"é":"ü"}', 'utf8'))).toEqual({ 'é': 'ü' });
+    expect(parseJsonBody(Buffer.from('{"é":"ü"}', 'utf8'))).toEqual({ é: 'ü' });
   });
 
   it.each([
@@ -229,7 +253,9 @@ describe('envelope validation through the router', () => {
   });
 
   it('unknown method → -32601 / 404 with supportedMethods', async () => {
-    const reply = await jsonReply(router.handle(envelope('chat.start', { initialMessage: userMessage('x') }, { targetAgent: 'agent-b', method: 'task.create' })));
+    const reply = await jsonReply(
+      router.handle(envelope('chat.start', { initialMessage: userMessage('x') }, { targetAgent: 'agent-b', method: 'task.create' })),
+    );
     expect(reply.status).toBe(404);
     expect(reply.body.error.code).toBe(-32601);
     expect(reply.body.error.message).toBe('Method task.create not found for agent agent-b');
@@ -241,48 +267,104 @@ describe('envelope validation through the router', () => {
     const msg = userMessage('x');
     it.each([
       ['chat.start', {}, 'params.initialMessage is required', 'params.initialMessage'],
-      ['chat.start', { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 5 }] } },
-        'params.initialMessage.parts[0].content must be a string', 'params.initialMessage.parts[0].content'],
-      ['chat.start', { initialMessage: { role: 'user', parts: [] } },
-        'params.initialMessage.parts must contain at least 1 item', 'params.initialMessage.parts'],
-      ['chat.start', { initialMessage: { role: 'user', parts: [{ type: 'video', content: 'x' }] } },
+      [
+        'chat.start',
+        { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 5 }] } },
+        'params.initialMessage.parts[0].content must be a string',
+        'params.initialMessage.parts[0].content',
+      ],
+      [
+        'chat.start',
+        { initialMessage: { role: 'user', parts: [] } },
+        'params.initialMessage.parts must contain at least 1 item',
+        'params.initialMessage.parts',
+      ],
+      [
+        'chat.start',
+        { initialMessage: { role: 'user', parts: [{ type: 'video', content: 'x' }] } },
         'params.initialMessage.parts[0].type must be one of: TextPart, DataPart, FilePart, ImagePart, AudioPart, text, data, file, image, audio',
-        'params.initialMessage.parts[0].type'],
-      ['chat.start', { initialMessage: { role: 'user', parts: [{ content: 'no type' }] } },
-        'params.initialMessage.parts[0].type is required', 'params.initialMessage.parts[0].type'],
-      ['chat.start', { initialMessage: { role: 'user', parts: ['just text'] } },
-        'params.initialMessage.parts[0] must be an object', 'params.initialMessage.parts[0]'],
-      ['chat.start', { initialMessage: { role: 'user', parts: [{ type: 'FilePart', content: 'AAAA' }] } },
-        'params.initialMessage.parts[0].mimeType is required', 'params.initialMessage.parts[0].mimeType'],
-      ['chat.start', { initialMessage: { role: 'robot', parts: [{ type: 'text', content: 'x' }] } },
-        'params.initialMessage.role must be one of: user, agent, system', 'params.initialMessage.role'],
+        'params.initialMessage.parts[0].type',
+      ],
+      [
+        'chat.start',
+        { initialMessage: { role: 'user', parts: [{ content: 'no type' }] } },
+        'params.initialMessage.parts[0].type is required',
+        'params.initialMessage.parts[0].type',
+      ],
+      [
+        'chat.start',
+        { initialMessage: { role: 'user', parts: ['just text'] } },
+        'params.initialMessage.parts[0] must be an object',
+        'params.initialMessage.parts[0]',
+      ],
+      [
+        'chat.start',
+        { initialMessage: { role: 'user', parts: [{ type: 'FilePart', content: 'AAAA' }] } },
+        'params.initialMessage.parts[0].mimeType is required',
+        'params.initialMessage.parts[0].mimeType',
+      ],
+      [
+        'chat.start',
+        { initialMessage: { role: 'robot', parts: [{ type: 'text', content: 'x' }] } },
+        'params.initialMessage.role must be one of: user, agent, system',
+        'params.initialMessage.role',
+      ],
       ['chat.start', { initialMessage: msg, chatId: '' }, 'params.chatId must not be empty', 'params.chatId'],
       ['chat.start', { initialMessage: msg, stream: 'yes' }, 'params.stream must be a boolean', 'params.stream'],
       ['chat.message', { message: msg }, 'params.chatId is required', 'params.chatId'],
       ['chat.message', { chatId: 'c-1' }, 'params.message is required', 'params.message'],
-      ['chat.message', { chatId: 'c-1', message: { role: 'user', parts: [{ type: 'text', content: ['a'] }] } },
-        'params.message.parts[0].content must be a string', 'params.message.parts[0].content'],
+      [
+        'chat.message',
+        { chatId: 'c-1', message: { role: 'user', parts: [{ type: 'text', content: ['a'] }] } },
+        'params.message.parts[0].content must be a string',
+        'params.message.parts[0].content',
+      ],
       ['chat.end', {}, 'params.chatId is required', 'params.chatId'],
       ['chat.end', { chatId: 5 }, 'params.chatId must be a string', 'params.chatId'],
       ['chat.end', { chatId: 'c-1', reason: 3 }, 'params.reason must be a string or null', 'params.reason'],
       ['task.create', {}, 'params.initialMessage is required', 'params.initialMessage'],
-      ['task.create', { initialMessage: msg, priority: 'MEDIUM' }, 'params.priority must be one of: LOW, NORMAL, HIGH, URGENT', 'params.priority'],
+      [
+        'task.create',
+        { initialMessage: msg, priority: 'MEDIUM' },
+        'params.priority must be one of: LOW, NORMAL, HIGH, URGENT',
+        'params.priority',
+      ],
       ['task.send', { taskId: 't-1' }, 'params.message is required', 'params.message'],
       ['task.send', { taskId: 1, message: msg }, 'params.taskId must be a string', 'params.taskId'],
       ['task.info', {}, 'params.taskId is required', 'params.taskId'],
       ['task.info', { taskId: 't-1', includeMessages: 'yes' }, 'params.includeMessages must be a boolean', 'params.includeMessages'],
       ['task.cancel', { taskId: 't-1', reason: 5 }, 'params.reason must be a string or null', 'params.reason'],
       ['task.subscribe', { taskId: 't-1' }, 'params.callbackUrl is required', 'params.callbackUrl'],
-      ['task.subscribe', { taskId: 't-1', callbackUrl: 'ftp://example.com/hook' }, 'params.callbackUrl must match ^https?://', 'params.callbackUrl'],
-      ['task.subscribe', { taskId: 't-1', callbackUrl: 'http://example.com/hook', events: ['NOPE'] },
+      [
+        'task.subscribe',
+        { taskId: 't-1', callbackUrl: 'ftp://example.com/hook' },
+        'params.callbackUrl must match ^https?://',
+        'params.callbackUrl',
+      ],
+      [
+        'task.subscribe',
+        { taskId: 't-1', callbackUrl: 'http://example.com/hook', events: ['NOPE'] },
         'params.events[0] must be one of: TASK_CREATED, TASK_STARTED, TASK_PAUSED, TASK_RESUMED, TASK_COMPLETED, TASK_FAILED, TASK_CANCELED, NEW_MESSAGE, NEW_ARTIFACT, STATUS_CHANGE',
-        'params.events[0]'],
-      ['task.notification', { taskId: 't-1', event: 'TASK_COMPLETED', timestamp: 'yesterday', data: { status: 'COMPLETED', message: 'done' } },
-        'params.timestamp must be a valid date-time', 'params.timestamp'],
-      ['task.notification', { taskId: 't-1', event: 'TASK_COMPLETED', timestamp: '2025-01-01T00:00:00Z', data: { message: 'done' } },
-        'params.data.status is required', 'params.data.status'],
-      ['task.notification', { taskId: 't-1', event: 'SOMETHING', timestamp: '2025-01-01T00:00:00Z', data: { status: 's', message: 'm' } },
-        expect.stringMatching(/^params\.event must be one of: TASK_CREATED, /), 'params.event'],
+        'params.events[0]',
+      ],
+      [
+        'task.notification',
+        { taskId: 't-1', event: 'TASK_COMPLETED', timestamp: 'yesterday', data: { status: 'COMPLETED', message: 'done' } },
+        'params.timestamp must be a valid date-time',
+        'params.timestamp',
+      ],
+      [
+        'task.notification',
+        { taskId: 't-1', event: 'TASK_COMPLETED', timestamp: '2025-01-01T00:00:00Z', data: { message: 'done' } },
+        'params.data.status is required',
+        'params.data.status',
+      ],
+      [
+        'task.notification',
+        { taskId: 't-1', event: 'SOMETHING', timestamp: '2025-01-01T00:00:00Z', data: { status: 's', message: 'm' } },
+        expect.stringMatching(/^params\.event must be one of: TASK_CREATED, /),
+        'params.event',
+      ],
     ])('%s %j → %s', async (method, params, message, field) => {
       const reply = await jsonReply(router.handle(envelope(method, params)));
       expect(reply.status).toBe(200);
@@ -308,8 +390,27 @@ describe('envelope validation through the router', () => {
       ['task.info', { taskId: 't-1', includeMessages: true, includeArtifacts: false }],
       ['task.cancel', { taskId: 't-1', reason: null }],
       ['task.subscribe', { taskId: 't-1', callbackUrl: 'https://example.com/hook', events: ['TASK_COMPLETED'] }],
-      ['task.notification', { taskId: 't-1', event: 'TASK_COMPLETED', timestamp: '2025-01-01T00:00:00+00:00', data: { status: 'COMPLETED', message: 'done', extra: 1 } }],
-      ['chat.start', { initialMessage: { role: 'user', parts: [{ type: 'DataPart', content: { any: ['json'] } }, { type: 'image', content: 'AAAA', mimeType: 'image/png', width: 2 }] } }],
+      [
+        'task.notification',
+        {
+          taskId: 't-1',
+          event: 'TASK_COMPLETED',
+          timestamp: '2025-01-01T00:00:00+00:00',
+          data: { status: 'COMPLETED', message: 'done', extra: 1 },
+        },
+      ],
+      [
+        'chat.start',
+        {
+          initialMessage: {
+            role: 'user',
+            parts: [
+              { type: 'DataPart', content: { any: ['json'] } },
+              { type: 'image', content: 'AAAA', mimeType: 'image/png', width: 2 },
+            ],
+          },
+        },
+      ],
     ])('%s', async (method, params) => {
       const reply = await jsonReply(router.handle(envelope(method, params)));
       expect(reply.body.error).toBeNull();
@@ -365,7 +466,17 @@ describe('ArcValidator directly', () => {
   });
 
   it('has a compiled validator for each of the nine standard methods and none for others', () => {
-    for (const m of ['chat.start', 'chat.message', 'chat.end', 'task.create', 'task.send', 'task.info', 'task.cancel', 'task.subscribe', 'task.notification']) {
+    for (const m of [
+      'chat.start',
+      'chat.message',
+      'chat.end',
+      'task.create',
+      'task.send',
+      'task.info',
+      'task.cancel',
+      'task.subscribe',
+      'task.notification',
+    ]) {
       expect(typeof v.standardParams(m)).toBe('function');
     }
     expect(v.standardParams('task.get')).toBeUndefined();

@@ -8,8 +8,9 @@ import type { Message } from '../../src/protocol/types';
 
 describe('formatSseEvent', () => {
   it('frames one event: event line, one compact data line, blank line, LF only', () => {
-    expect(formatSseEvent({ event: 'done', data: { chatId: 'c', status: 'ACTIVE', done: true, requestId: 's1' } }))
-      .toBe('event: done\ndata: {"chatId":"c","status":"ACTIVE","done":true,"requestId":"s1"}\n\n');
+    expect(formatSseEvent({ event: 'done', data: { chatId: 'c', status: 'ACTIVE', done: true, requestId: 's1' } })).toBe(
+      'event: done\ndata: {"chatId":"c","status":"ACTIVE","done":true,"requestId":"s1"}\n\n',
+    );
   });
 
   it('keeps data on one line whatever the content, for any line splitter (also Unicode line breaks)', () => {
@@ -25,7 +26,15 @@ describe('formatSseEvent', () => {
 
 describe('parts', () => {
   it('normalises lowercase part types in place and leaves others alone', () => {
-    const m = { role: 'user', parts: [{ type: 'text', content: 'a' }, { type: 'DataPart', content: 1 }, { type: 'audio', content: 'x', mimeType: 'a/b' }, { type: 'weird' }] };
+    const m = {
+      role: 'user',
+      parts: [
+        { type: 'text', content: 'a' },
+        { type: 'DataPart', content: 1 },
+        { type: 'audio', content: 'x', mimeType: 'a/b' },
+        { type: 'weird' },
+      ],
+    };
     expect(normalizeMessage(m)).toBe(m);
     expect(m.parts.map((p) => p.type)).toEqual(['TextPart', 'DataPart', 'AudioPart', 'weird']);
     expect(normalizeMessage({ parts: 'not an array' })).toEqual({ parts: 'not an array' });
@@ -37,7 +46,14 @@ describe('parts', () => {
   });
 
   it('messageText joins the TextParts with newlines and skips other parts', () => {
-    const m: Message = { role: 'user', parts: [{ type: 'TextPart', content: 'a' }, { type: 'DataPart', content: {} }, { type: 'TextPart', content: 'b' }] };
+    const m: Message = {
+      role: 'user',
+      parts: [
+        { type: 'TextPart', content: 'a' },
+        { type: 'DataPart', content: {} },
+        { type: 'TextPart', content: 'b' },
+      ],
+    };
     expect(messageText(m)).toBe('a\nb');
     expect(messageText(undefined)).toBe('');
   });
@@ -45,7 +61,17 @@ describe('parts', () => {
 
 describe('methods', () => {
   it('lists the nine standard methods', () => {
-    expect([...STANDARD_METHODS].sort()).toEqual(['chat.end', 'chat.message', 'chat.start', 'task.cancel', 'task.create', 'task.info', 'task.notification', 'task.send', 'task.subscribe']);
+    expect([...STANDARD_METHODS].sort()).toEqual([
+      'chat.end',
+      'chat.message',
+      'chat.start',
+      'task.cancel',
+      'task.create',
+      'task.info',
+      'task.notification',
+      'task.send',
+      'task.subscribe',
+    ]);
   });
 
   it('resolves aliases and nothing else', () => {
@@ -68,18 +94,43 @@ describe('envelopes', () => {
   it('addressOf reads what it can', () => {
     expect(addressOf(null)).toBe(UNREADABLE);
     expect(addressOf([1])).toBe(UNREADABLE);
-    expect(addressOf({ id: 3, requestAgent: 'r', targetAgent: 't' })).toEqual({ id: 3, requestAgent: 'r', targetAgent: 't', traceId: undefined, hasTraceId: false });
+    expect(addressOf({ id: 3, requestAgent: 'r', targetAgent: 't' })).toEqual({
+      id: 3,
+      requestAgent: 'r',
+      targetAgent: 't',
+      traceId: undefined,
+      hasTraceId: false,
+    });
     expect(addressOf({ traceId: undefined }).hasTraceId).toBe(true);
   });
 
   it('successEnvelope swaps agents and adds traceId only when the request had it', () => {
-    expect(successEnvelope(1, 'caller', 'agent', { x: 1 }, undefined, false)).toEqual({ arc: '1.0', id: 1, responseAgent: 'agent', targetAgent: 'caller', result: { x: 1 }, error: null });
+    expect(successEnvelope(1, 'caller', 'agent', { x: 1 }, undefined, false)).toEqual({
+      arc: '1.0',
+      id: 1,
+      responseAgent: 'agent',
+      targetAgent: 'caller',
+      result: { x: 1 },
+      error: null,
+    });
     expect(successEnvelope('a', 'caller', 'agent', null, 't', true).traceId).toBe('t');
   });
 
   it('errorEnvelope falls back to the server id, "unknown" and null for unreadable fields', () => {
-    const env = errorEnvelope({ id: { bad: true }, requestAgent: 5, targetAgent: null, traceId: 7, hasTraceId: true }, new ArcError(-32600, 'bad'), 'srv');
-    expect(env).toEqual({ arc: '1.0', id: null, responseAgent: 'srv', targetAgent: 'unknown', traceId: null, result: null, error: { code: -32600, message: 'bad', details: {} } });
+    const env = errorEnvelope(
+      { id: { bad: true }, requestAgent: 5, targetAgent: null, traceId: 7, hasTraceId: true },
+      new ArcError(-32600, 'bad'),
+      'srv',
+    );
+    expect(env).toEqual({
+      arc: '1.0',
+      id: null,
+      responseAgent: 'srv',
+      targetAgent: 'unknown',
+      traceId: null,
+      result: null,
+      error: { code: -32600, message: 'bad', details: {} },
+    });
     expect(errorEnvelope(UNREADABLE, new ArcError(-32700, 'p'), 'srv').id).toBeNull();
   });
 });

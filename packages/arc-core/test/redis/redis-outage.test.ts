@@ -78,7 +78,10 @@ function kill(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** How an operation settled, and when; 'hung' if it did not settle within `limitMs`. */
-async function settle(op: Promise<unknown>, limitMs = HANG_LIMIT_MS): Promise<{ outcome: 'resolved' | 'rejected' | 'hung'; ms: number; error?: Error }> {
+async function settle(
+  op: Promise<unknown>,
+  limitMs = HANG_LIMIT_MS,
+): Promise<{ outcome: 'resolved' | 'rejected' | 'hung'; ms: number; error?: Error }> {
   const start = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<'hung'>((r) => {
@@ -106,12 +109,18 @@ function chat(chatId: string): ChatRecord {
 
 function chatStart(id: string, chatId?: string): Record<string, unknown> {
   return {
-    arc: '1.0', id, method: 'chat.start', requestAgent: 'tester', targetAgent: 'outage-agent',
+    arc: '1.0',
+    id,
+    method: 'chat.start',
+    requestAgent: 'tester',
+    targetAgent: 'outage-agent',
     params: { initialMessage: { role: 'user', parts: [{ type: 'TextPart', content: 'hello' }] }, ...(chatId ? { chatId } : {}) },
   };
 }
 
-async function json(p: Promise<ArcReply>): Promise<{ status: number; body: { result: unknown; error: { code: number } | null }; retryAfter?: number }> {
+async function json(
+  p: Promise<ArcReply>,
+): Promise<{ status: number; body: { result: unknown; error: { code: number } | null }; retryAfter?: number }> {
   const r = await p;
   if (r.kind !== 'json') throw new Error('expected a JSON reply');
   return r as never;
@@ -119,7 +128,6 @@ async function json(p: Promise<ArcReply>): Promise<{ status: number; body: { res
 
 const describeIfRedis = existsSync(REDIS_SERVER) || process.env.CI === 'true' ? describe : describe.skip;
 if (!existsSync(REDIS_SERVER)) {
-   
   console.warn(`${REDIS_SERVER} not found: skipping the Redis outage tests${process.env.CI === 'true' ? ' — not allowed in CI' : ''}`);
 }
 
@@ -231,8 +239,13 @@ describeIfRedis('RedisChatStore when Redis hangs, dies and comes back', () => {
     expect(start.body.error?.code).toBe(-41002);
     expect(start.retryAfter).toBe(1);
 
-    const message = await json(router.handle({ ...chatStart('r-down-2'), method: 'chat.message',
-      params: { chatId: 'up-2', message: { role: 'user', parts: [{ type: 'TextPart', content: 'x' }] } } }));
+    const message = await json(
+      router.handle({
+        ...chatStart('r-down-2'),
+        method: 'chat.message',
+        params: { chatId: 'up-2', message: { role: 'user', parts: [{ type: 'TextPart', content: 'x' }] } },
+      }),
+    );
     expect(message.status).toBe(503);
     expect(message.body.error?.code).toBe(-41002);
 

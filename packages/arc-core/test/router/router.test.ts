@@ -9,8 +9,12 @@ import { deferred, envelope, jsonReply, sleep, streamEvents, userMessage, type J
 
 const start = (text = 'hello', extra: Record<string, unknown> = {}, env: Record<string, unknown> = {}): Record<string, unknown> =>
   envelope('chat.start', { initialMessage: userMessage(text), ...extra }, env);
-const message = (chatId: string, text = 'more', extra: Record<string, unknown> = {}, env: Record<string, unknown> = {}): Record<string, unknown> =>
-  envelope('chat.message', { chatId, message: userMessage(text), ...extra }, env);
+const message = (
+  chatId: string,
+  text = 'more',
+  extra: Record<string, unknown> = {},
+  env: Record<string, unknown> = {},
+): Record<string, unknown> => envelope('chat.message', { chatId, message: userMessage(text), ...extra }, env);
 const end = (chatId: string, extra: Record<string, unknown> = {}, env: Record<string, unknown> = {}): Record<string, unknown> =>
   envelope('chat.end', { chatId, ...extra }, env);
 
@@ -78,27 +82,35 @@ describe('agents and handler registration', () => {
   });
 
   it('lists chat.end among the methods of an agent with chat.start', () => {
-    expect(new ArcAgent('a').on('chat.start', () => 'x').on('chat.message', () => 'y').methods).toEqual(['chat.start', 'chat.message', 'chat.end']);
-    expect(new ArcAgent('b').on('task.create', () => ({ type: 'task', task: { taskId: 't', status: 'SUBMITTED', createdAt: 'x' } })).methods).toEqual(['task.create']);
+    expect(new ArcAgent('a').on('chat.start', () => 'x').on('chat.message', () => 'y').methods).toEqual([
+      'chat.start',
+      'chat.message',
+      'chat.end',
+    ]);
+    expect(
+      new ArcAgent('b').on('task.create', () => ({ type: 'task', task: { taskId: 't', status: 'SUBMITTED', createdAt: 'x' } })).methods,
+    ).toEqual(['task.create']);
   });
 });
 
 describe('method aliases', () => {
   const seen: Array<{ method: string; params: Json }> = [];
   const router = newRouter();
-  router.addAgent(new ArcAgent('agent-a')
-    .on('task.info', (p, ctx) => {
-      seen.push({ method: ctx.method, params: p });
-      return { type: 'task', task: { taskId: p.taskId, status: 'WORKING', createdAt: '2025-01-01T00:00:00Z' } };
-    })
-    .on('chat.start', (p, ctx) => {
-      seen.push({ method: ctx.method, params: p });
-      return 'started';
-    })
-    .on('chat.message', (p, ctx) => {
-      seen.push({ method: ctx.method, params: p });
-      return `echo ${p.chatId}`;
-    }));
+  router.addAgent(
+    new ArcAgent('agent-a')
+      .on('task.info', (p, ctx) => {
+        seen.push({ method: ctx.method, params: p });
+        return { type: 'task', task: { taskId: p.taskId, status: 'WORKING', createdAt: '2025-01-01T00:00:00Z' } };
+      })
+      .on('chat.start', (p, ctx) => {
+        seen.push({ method: ctx.method, params: p });
+        return 'started';
+      })
+      .on('chat.message', (p, ctx) => {
+        seen.push({ method: ctx.method, params: p });
+        return `echo ${p.chatId}`;
+      }),
+  );
 
   beforeEach(() => {
     seen.length = 0;
@@ -150,20 +162,24 @@ describe('chat lifecycle', () => {
     failStart = 0;
     ended.length = 0;
     router = newRouter();
-    router.addAgent(new ArcAgent('agent-a')
-      .on('chat.start', (p, ctx) => {
-        if (failStart > 0) {
-          failStart--;
-          throw new ArcError(ArcErrorCode.TaskExecution, 'backend down');
-        }
-        return `hello ${ctx.chat?.chatId ?? '?'} ${p.initialMessage.parts.length}`;
-      })
-      .on('chat.message', (p) => `got ${p.chatId}`));
-    router.addAgent(new ArcAgent('agent-b')
-      .on('chat.start', () => 'b')
-      .on('chat.end', (p) => {
-        ended.push(p.chatId);
-      }));
+    router.addAgent(
+      new ArcAgent('agent-a')
+        .on('chat.start', (p, ctx) => {
+          if (failStart > 0) {
+            failStart--;
+            throw new ArcError(ArcErrorCode.TaskExecution, 'backend down');
+          }
+          return `hello ${ctx.chat?.chatId ?? '?'} ${p.initialMessage.parts.length}`;
+        })
+        .on('chat.message', (p) => `got ${p.chatId}`),
+    );
+    router.addAgent(
+      new ArcAgent('agent-b')
+        .on('chat.start', () => 'b')
+        .on('chat.end', (p) => {
+          ended.push(p.chatId);
+        }),
+    );
   });
 
   it('chat.start generates an id when none is given', async () => {
@@ -183,7 +199,10 @@ describe('chat lifecycle', () => {
     expect(s.body.result.chat.chatId).toBe('my-chat');
     const m = await jsonReply(router.handle(message('my-chat')));
     expect(m.status).toBe(200);
-    expect(m.body.result).toEqual({ type: 'chat', chat: { chatId: 'my-chat', status: 'ACTIVE', message: { role: 'agent', parts: [{ type: 'TextPart', content: 'got my-chat' }] } } });
+    expect(m.body.result).toEqual({
+      type: 'chat',
+      chat: { chatId: 'my-chat', status: 'ACTIVE', message: { role: 'agent', parts: [{ type: 'TextPart', content: 'got my-chat' }] } },
+    });
     const e = await jsonReply(router.handle(end('my-chat', { reason: 'done' })));
     expect(e.status).toBe(200);
     expect(e.body.result.chat).toEqual({ chatId: 'my-chat', status: 'CLOSED', closedAt: expect.any(String), reason: 'done' });
@@ -276,17 +295,19 @@ describe('chat lifecycle', () => {
 describe('handler errors', () => {
   const logger = recordingLogger();
   const router = newRouter({ logger });
-  router.addAgent(new ArcAgent('agent-a')
-    .on('pay', () => {
-      throw new ArcError(-42004, 'Payment gateway refused the charge', { gateway: 'stripe', attempt: 2 });
-    })
-    .on('crash', () => {
-      throw new Error('db password is hunter2 at 10.0.0.7');
-    })
-    .on('reject', () => Promise.reject(new TypeError('cannot read secretField of undefined')))
-    .on('custom-code', () => {
-      throw new ArcError(-49999, 'A domain error of our own');
-    }));
+  router.addAgent(
+    new ArcAgent('agent-a')
+      .on('pay', () => {
+        throw new ArcError(-42004, 'Payment gateway refused the charge', { gateway: 'stripe', attempt: 2 });
+      })
+      .on('crash', () => {
+        throw new Error('db password is hunter2 at 10.0.0.7');
+      })
+      .on('reject', () => Promise.reject(new TypeError('cannot read secretField of undefined')))
+      .on('custom-code', () => {
+        throw new ArcError(-49999, 'A domain error of our own');
+      }),
+  );
 
   it('an ArcError from a handler → its code with HTTP 200, its message and details', async () => {
     const { status, body } = await jsonReply(router.handle(envelope('pay', {})));
@@ -301,7 +322,10 @@ describe('handler errors', () => {
     expect(body.error).toEqual({ code: -49999, message: 'A domain error of our own', details: {} });
   });
 
-  it.each([['crash', 'hunter2'], ['reject', 'secretField']])('a plain Error (%s) → -32603 / 500 with an errorId, internal text only in the log', async (method, secret) => {
+  it.each([
+    ['crash', 'hunter2'],
+    ['reject', 'secretField'],
+  ])('a plain Error (%s) → -32603 / 500 with an errorId, internal text only in the log', async (method, secret) => {
     logger.lines.length = 0;
     const { status, body } = await jsonReply(router.handle(envelope(method, {})));
     expect(status).toBe(500);
@@ -321,14 +345,16 @@ describe('handler errors', () => {
 describe('handlers that throw synchronously', () => {
   it('leave no handler-timeout timer behind (no late unhandled rejection)', async () => {
     const router = newRouter({ handlerTimeoutMs: 25 });
-    router.addAgent(new ArcAgent('agent-a')
-      .on('sync-throw', () => {
-        throw new ArcError(-42001, 'no such task');
-      })
-      .on('chat.start', () => 'x')
-      .on('chat.end', () => {
-        throw new ArcError(-43005, 'cannot end now');
-      }));
+    router.addAgent(
+      new ArcAgent('agent-a')
+        .on('sync-throw', () => {
+          throw new ArcError(-42001, 'no such task');
+        })
+        .on('chat.start', () => 'x')
+        .on('chat.end', () => {
+          throw new ArcError(-43005, 'cannot end now');
+        }),
+    );
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => {
       unhandled.push(reason);
@@ -354,10 +380,12 @@ describe('concurrency limit and timeout', () => {
   it('over the per-agent limit → -41011 / 503 with retryAfter; the slot is released after', async () => {
     const router = newRouter();
     const gate = deferred();
-    router.addAgent(new ArcAgent('busy', { maxConcurrent: 1 }).on('slow', async () => {
-      await gate.promise;
-      return { ok: true };
-    }));
+    router.addAgent(
+      new ArcAgent('busy', { maxConcurrent: 1 }).on('slow', async () => {
+        await gate.promise;
+        return { ok: true };
+      }),
+    );
     const first = router.handle(envelope('slow', {}, { targetAgent: 'busy', id: 'first' }));
     const refused = await jsonReply(router.handle(envelope('slow', {}, { targetAgent: 'busy', id: 'second' })));
     expect(refused.status).toBe(503);
@@ -377,10 +405,12 @@ describe('concurrency limit and timeout', () => {
   it('the server-wide default limit applies to agents without their own', async () => {
     const router = newRouter({ maxConcurrentPerAgent: 2 });
     const gate = deferred();
-    router.addAgent(new ArcAgent('agent-a').on('slow', async () => {
-      await gate.promise;
-      return 1;
-    }));
+    router.addAgent(
+      new ArcAgent('agent-a').on('slow', async () => {
+        await gate.promise;
+        return 1;
+      }),
+    );
     const a = router.handle(envelope('slow', {}));
     const b = router.handle(envelope('slow', {}));
     const c = await jsonReply(router.handle(envelope('slow', {})));
@@ -395,14 +425,16 @@ describe('concurrency limit and timeout', () => {
     const router = newRouter({ handlerTimeoutMs: 30 });
     let signal: AbortSignal | undefined;
     const release = deferred();
-    router.addAgent(new ArcAgent('sleepy').on('nap', async (_p, ctx) => {
-      signal = ctx.signal;
-      await new Promise<void>((resolve) => {
-        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-        void release.promise.then(resolve);
-      });
-      return 'late';
-    }));
+    router.addAgent(
+      new ArcAgent('sleepy').on('nap', async (_p, ctx) => {
+        signal = ctx.signal;
+        await new Promise<void>((resolve) => {
+          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+          void release.promise.then(resolve);
+        });
+        return 'late';
+      }),
+    );
     const { status, body } = await jsonReply(router.handle(envelope('nap', {}, { targetAgent: 'sleepy' })));
     release.resolve();
     expect(status).toBe(200);
@@ -417,17 +449,26 @@ describe('concurrency limit and timeout', () => {
     const router = newRouter();
     let disconnect: (() => void) | undefined;
     let wired = 0;
-    const meta = { onDisconnect: (abort: () => void) => { wired++; disconnect = abort; } };
+    const meta = {
+      onDisconnect: (abort: () => void) => {
+        wired++;
+        disconnect = abort;
+      },
+    };
     await jsonReply(router.handle(envelope('wait-none', {}), meta));
     expect(wired).toBe(0);
     let ctxSignal: AbortSignal | undefined;
     const entered = deferred();
-    router.addAgent(new ArcAgent('agent-a').on('wait', async (_p, ctx) => {
-      ctxSignal = ctx.signal;
-      entered.resolve();
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-      return 'stopped';
-    }).on('wait-none', () => 'no signal used'));
+    router.addAgent(
+      new ArcAgent('agent-a')
+        .on('wait', async (_p, ctx) => {
+          ctxSignal = ctx.signal;
+          entered.resolve();
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+          return 'stopped';
+        })
+        .on('wait-none', () => 'no signal used'),
+    );
     const pending = router.handle(envelope('wait', {}), meta);
     await entered.promise;
     expect(wired).toBe(1);
@@ -442,18 +483,29 @@ describe('concurrency limit and timeout', () => {
 describe('response envelope', () => {
   const contexts: HandlerContext[] = [];
   const router = newRouter();
-  router.addAgent(new ArcAgent('agent-a').on('echo', (p, ctx) => {
-    contexts.push(ctx);
-    return { params: p };
-  }).on('fail', () => {
-    throw new ArcError(-42001, 'Task not found: t', { taskId: 't' });
-  }));
+  router.addAgent(
+    new ArcAgent('agent-a')
+      .on('echo', (p, ctx) => {
+        contexts.push(ctx);
+        return { params: p };
+      })
+      .on('fail', () => {
+        throw new ArcError(-42001, 'Task not found: t', { taskId: 't' });
+      }),
+  );
 
   it('swaps the agents and keeps the result, error null, no traceId key when none was sent', async () => {
     const { status, body } = await jsonReply(router.handle(envelope('echo', { x: 1 }, { requestAgent: 'caller-7' })));
     expect(status).toBe(200);
     expect(Object.keys(body)).toEqual(['arc', 'id', 'responseAgent', 'targetAgent', 'result', 'error']);
-    expect(body).toEqual({ arc: '1.0', id: 'req-1', responseAgent: 'agent-a', targetAgent: 'caller-7', result: { params: { x: 1 } }, error: null });
+    expect(body).toEqual({
+      arc: '1.0',
+      id: 'req-1',
+      responseAgent: 'agent-a',
+      targetAgent: 'caller-7',
+      result: { params: { x: 1 } },
+      error: null,
+    });
   });
 
   it('echoes traceId when sent', async () => {
@@ -491,7 +543,14 @@ describe('response envelope', () => {
   it('passes the request context to the handler', async () => {
     await jsonReply(router.handle(envelope('echo', {}, { id: 99, requestAgent: 'ctx-caller' })));
     const ctx = contexts.at(-1)!;
-    expect(ctx).toMatchObject({ agentId: 'agent-a', method: 'echo', requestId: 99, requestAgent: 'ctx-caller', stream: false, traceId: undefined });
+    expect(ctx).toMatchObject({
+      agentId: 'agent-a',
+      method: 'echo',
+      requestId: 99,
+      requestAgent: 'ctx-caller',
+      stream: false,
+      traceId: undefined,
+    });
     expect(ctx.chat).toBeUndefined();
   });
 });
@@ -507,36 +566,38 @@ describe('streaming (params.stream === true)', () => {
   beforeEach(() => {
     mode = 'words';
     router = newRouter();
-    router.addAgent(new ArcAgent('agent-a')
-      .on('chat.start', (p, ctx) => {
-        expect(ctx.stream).toBe(p.stream === true);
-        switch (mode) {
-          case 'string':
-            return 'all at once';
-          case 'nothing':
-            return undefined;
-          case 'throw-before':
-            throw new ArcError(-42004, 'refused before streaming');
-          case 'parts':
-            return (async function* (): AsyncGenerator<string | Part> {
-              yield 'text ';
-              yield { type: 'data', content: { n: 1 } } as unknown as Part;
-            })();
-          case 'throw-mid':
-            return (async function* (): AsyncGenerator<string> {
-              yield 'first ';
-              throw new Error('socket hang up at 10.1.2.3');
-            })();
-          case 'throw-mid-arc':
-            return (async function* (): AsyncGenerator<string> {
-              yield 'first ';
-              throw new ArcError(-42005, 'upstream took too long');
-            })();
-          default:
-            return words('Hello from the agent');
-        }
-      })
-      .on('chat.message', () => words('Processing your request: INV-1')));
+    router.addAgent(
+      new ArcAgent('agent-a')
+        .on('chat.start', (p, ctx) => {
+          expect(ctx.stream).toBe(p.stream === true);
+          switch (mode) {
+            case 'string':
+              return 'all at once';
+            case 'nothing':
+              return undefined;
+            case 'throw-before':
+              throw new ArcError(-42004, 'refused before streaming');
+            case 'parts':
+              return (async function* (): AsyncGenerator<string | Part> {
+                yield 'text ';
+                yield { type: 'data', content: { n: 1 } } as unknown as Part;
+              })();
+            case 'throw-mid':
+              return (async function* (): AsyncGenerator<string> {
+                yield 'first ';
+                throw new Error('socket hang up at 10.1.2.3');
+              })();
+            case 'throw-mid-arc':
+              return (async function* (): AsyncGenerator<string> {
+                yield 'first ';
+                throw new ArcError(-42005, 'upstream took too long');
+              })();
+            default:
+              return words('Hello from the agent');
+          }
+        })
+        .on('chat.message', () => words('Processing your request: INV-1')),
+    );
   });
 
   it('streams deltas from an async generator, then done with requestId', async () => {

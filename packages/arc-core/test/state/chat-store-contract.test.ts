@@ -52,7 +52,6 @@ if (!reachable.ok) {
       });
     });
   } else {
-     
     console.warn(message);
     describe.skip('ChatStore contract: RedisChatStore', () => {
       it('needs a reachable Redis', () => undefined);
@@ -92,12 +91,26 @@ if (!reachable.ok) {
 
     it('writes one hash per chat at <prefix>chat:<agentId>:<chatId>, with JSON reason and metadata', async () => {
       const now = new Date().toISOString();
-      await store.create({ chatId: 'chat-1', agentId: 'layout-agent', requestAgent: 'me', status: 'ACTIVE', createdAt: now, updatedAt: now, metadata: { a: 1 } });
+      await store.create({
+        chatId: 'chat-1',
+        agentId: 'layout-agent',
+        requestAgent: 'me',
+        status: 'ACTIVE',
+        createdAt: now,
+        updatedAt: now,
+        metadata: { a: 1 },
+      });
       const key = `${keyPrefix}chat:layout-agent:chat-1`;
       expect(store.keyOf('layout-agent', 'chat-1')).toBe(key);
       expect(await admin.type(key)).toBe('hash');
       expect(await admin.hgetall(key)).toStrictEqual({
-        chatId: 'chat-1', agentId: 'layout-agent', requestAgent: 'me', status: 'ACTIVE', createdAt: now, updatedAt: now, metadata: '{"a":1}',
+        chatId: 'chat-1',
+        agentId: 'layout-agent',
+        requestAgent: 'me',
+        status: 'ACTIVE',
+        createdAt: now,
+        updatedAt: now,
+        metadata: '{"a":1}',
       });
       await store.close('layout-agent', 'chat-1', null, now);
       expect(await admin.hget(key, 'reason')).toBe('null');
@@ -112,7 +125,9 @@ if (!reachable.ok) {
       // SCRIPT FLUSH is server-wide; it only costs other clients one EVAL each.
       await admin.script('FLUSH');
       const now = new Date().toISOString();
-      await expect(store.create({ chatId: 'ns', agentId: 'noscript-agent', requestAgent: 'me', status: 'ACTIVE', createdAt: now, updatedAt: now })).resolves.toBe(true);
+      await expect(
+        store.create({ chatId: 'ns', agentId: 'noscript-agent', requestAgent: 'me', status: 'ACTIVE', createdAt: now, updatedAt: now }),
+      ).resolves.toBe(true);
       await admin.script('FLUSH');
       await expect(store.close('noscript-agent', 'ns', 'r', now)).resolves.toMatchObject({ ok: true });
     });

@@ -117,8 +117,10 @@ export function describeChatStoreContract(
       const first = await store.close(agent, chat.chatId, 'first', '2030-01-01T00:00:00.000Z');
       expect(first.ok).toBe(true);
       const before = await store.get(agent, chat.chatId);
-      await expect(store.close(agent, chat.chatId, 'second', '2030-01-02T00:00:00.000Z'))
-        .resolves.toStrictEqual({ ok: false, reason: 'already-closed' });
+      await expect(store.close(agent, chat.chatId, 'second', '2030-01-02T00:00:00.000Z')).resolves.toStrictEqual({
+        ok: false,
+        reason: 'already-closed',
+      });
       expect(await store.get(agent, chat.chatId)).toStrictEqual(before);
     });
 
@@ -141,7 +143,10 @@ export function describeChatStoreContract(
       await store.create(chat);
       await store.delete(agent, chat.chatId);
       await expect(store.get(agent, chat.chatId)).resolves.toBeUndefined();
-      await expect(store.close(agent, chat.chatId, null, new Date().toISOString())).resolves.toStrictEqual({ ok: false, reason: 'not-found' });
+      await expect(store.close(agent, chat.chatId, null, new Date().toISOString())).resolves.toStrictEqual({
+        ok: false,
+        reason: 'not-found',
+      });
       await expect(store.create(chat)).resolves.toBe(true);
       await expect(store.delete(agent, uid('nope'))).resolves.toBeUndefined();
     });
@@ -211,7 +216,10 @@ export function describeChatStoreContract(
       await sleep(1500);
 
       await expect(short.get(agent, closed.chatId)).resolves.toBeUndefined();
-      await expect(short.close(agent, closed.chatId, null, new Date().toISOString())).resolves.toStrictEqual({ ok: false, reason: 'not-found' });
+      await expect(short.close(agent, closed.chatId, null, new Date().toISOString())).resolves.toStrictEqual({
+        ok: false,
+        reason: 'not-found',
+      });
       expect((await short.get(agent, active.chatId))?.status).toBe('ACTIVE');
       if (extras.ttlSeconds) {
         expect(await extras.ttlSeconds(short, agent, closed.chatId)).toBe(-2);
@@ -222,15 +230,16 @@ export function describeChatStoreContract(
     });
 
     const ttlSeconds = extras.ttlSeconds;
-    if (ttlSeconds) it('a closed chat gets the default TTL (24 h) and an active one none', async () => {
-      const chat = record(agent, uid('chat'));
-      await store.create(chat);
-      expect(await ttlSeconds(store, agent, chat.chatId)).toBe(-1);
-      await store.close(agent, chat.chatId, null, new Date().toISOString());
-      const ttl = await ttlSeconds(store, agent, chat.chatId);
-      expect(ttl).toBeGreaterThan(24 * 60 * 60 - 60);
-      expect(ttl).toBeLessThanOrEqual(24 * 60 * 60);
-    });
+    if (ttlSeconds)
+      it('a closed chat gets the default TTL (24 h) and an active one none', async () => {
+        const chat = record(agent, uid('chat'));
+        await store.create(chat);
+        expect(await ttlSeconds(store, agent, chat.chatId)).toBe(-1);
+        await store.close(agent, chat.chatId, null, new Date().toISOString());
+        const ttl = await ttlSeconds(store, agent, chat.chatId);
+        expect(ttl).toBeGreaterThan(24 * 60 * 60 - 60);
+        expect(ttl).toBeLessThanOrEqual(24 * 60 * 60);
+      });
 
     it.each([2, 20])('of %i concurrent closers exactly one wins', async (n) => {
       const chat = record(agent, uid('chat'));
@@ -249,7 +258,9 @@ export function describeChatStoreContract(
 
     it('of concurrent creators of one id exactly one wins', async () => {
       const chatId = uid('chat');
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.create(record(agent, chatId, { requestAgent: `creator-${i}` }))));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.create(record(agent, chatId, { requestAgent: `creator-${i}` }))),
+      );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
       expect((await store.get(agent, chatId))?.requestAgent).toBe(`creator-${winner}`);

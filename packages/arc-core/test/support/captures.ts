@@ -65,5 +65,7 @@ export function loadCapture(name: string): Capture {
 }
 
 export function captureNames(): string[] {
-  return readdirSync(CAPTURES_DIR).filter((f) => f.endsWith('.txt')).sort();
+  return readdirSync(CAPTURES_DIR)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
 }

@@ -43,7 +43,11 @@ export function httpRequest(baseUrl: string, options: RawRequest = {}): Promise<
   });
 }
 
-export function postJson(baseUrl: string, body: unknown, headers: Record<string, string> = { 'Content-Type': 'application/arc+json' }): Promise<RawResponse> {
+export function postJson(
+  baseUrl: string,
+  body: unknown,
+  headers: Record<string, string> = { 'Content-Type': 'application/arc+json' },
+): Promise<RawResponse> {
   return httpRequest(baseUrl, { body: JSON.stringify(body), headers });
 }
 
@@ -55,10 +59,11 @@ export async function listenPlain(handler: http.RequestListener): Promise<{ serv
   return {
     server,
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

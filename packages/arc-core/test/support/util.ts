@@ -2,7 +2,6 @@
 import type { ArcReply } from '../../src/router/router';
 import type { SseEvent } from '../../src/protocol/sse';
 
- 
 export type Json = any;
 
 export interface Deferred<T = void> {
