@@ -1,7 +1,10 @@
 /**
- * One jest run for the whole workspace: a project per package, plus the end-to-end suite that
- * starts real processes. Unit tests live beside their package (`<pkg>/test/**`).
+ * One jest run for the whole workspace: a project per package (the services from
+ * services/manifest.json), plus the end-to-end suite that starts real processes. Unit tests live
+ * beside their package (`<pkg>/test/**`).
  */
+const { manifest } = require('@arc/devkit');
+
 // Full type-checking of tests; TS151002 only says hybrid module kinds prefer isolatedModules.
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: { warnOnly: false, ignoreCodes: [151002] } }];
 
@@ -15,9 +18,9 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
-    ...['finance', 'hr', 'support', 'single-server'].map((name) => ({
-      displayName: name,
-      rootDir: `services/${name}`,
+    ...manifest.all.map((service) => ({
+      displayName: service.id,
+      rootDir: service.dir,
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },

@@ -1,32 +1,32 @@
-#!/usr/bin/env node
 /**
  * `npm run check:static`: checks of the deployment files that need no running engine.
  *
  *  1. docker-compose.yml is valid (`docker-compose config -q`, or `docker compose config -q`).
  *  2. dockerfilelint passes on every Dockerfile.
- *  3. The three service Dockerfiles are the same file but for the service name and port, and
- *     those ports agree with nginx/compose.json and docker-compose.yml.
+ *  3. services/manifest.json (read through @arc/devkit) agrees with every other place that
+ *     names a service's port, server id, agents or replicas: the service Dockerfiles (the same
+ *     file but for the service name and port), docker/single-server.Dockerfile, each service's
+ *     DEFAULTS in src/server.ts, docker-compose.yml (PORT, SERVER_ID, replicas), nginx's compose
+ *     description, the README's diagram and docs/distributed.md's cluster options.
  *  4. `nginx -t` accepts both renderings of nginx/arc.conf.template: the local cluster's and
  *     the compose one. nginx resolves upstream host names when it loads a configuration, and the
  *     compose names (finance, hr, support) exist only on the compose network, so the compose
- *     rendering is tested from nginx/compose.json with those hosts replaced by 127.0.0.1 (ports
- *     and everything else unchanged) and its access log moved to a temporary directory; the
- *     container test (`npm run test:containers`) runs the real one.
+ *     rendering is tested with those hosts replaced by 127.0.0.1 (ports and everything else
+ *     unchanged) and its access log moved to a temporary directory; the container test
+ *     (`npm run test:containers`) runs the real one.
+ *  5. `bash -n` on the container test.
  *
  * A missing tool (docker-compose, nginx) fails the check in CI (CI set) and is skipped, saying
- * so, elsewhere.
+ * so, elsewhere (@arc/devkit's inCI(), the rule the test suites follow too).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { ROOT, composeDescription, findNginx, inCI, manifest } from '@arc/devkit';
+import { renderMain, renderSite, writeStandalone } from '../nginx/render.cjs';
 
-const require = createRequire(import.meta.url);
-const { ROOT, findNginx } = require('./lib/cluster.cjs');
-const { readDescription, renderMain, renderSite, writeStandalone } = require('../nginx/render.cjs');
-
-const CI = Boolean(process.env.CI);
+const CI = inCI();
 const results = [];
 const ok = (name, note = '') => results.push({ name, status: 'ok', note });
 const fail = (name, note) => results.push({ name, status: 'FAIL', note });
@@ -37,6 +37,7 @@ function run(cmd, args, options = {}) {
   return { status: r.error ? -1 : r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim() };
 }
 const has = (cmd, args = ['--version']) => run(cmd, args).status === 0;
+const read = (...path) => readFileSync(join(ROOT, ...path), 'utf8');
 
 // 1. compose file
 {
@@ -58,7 +59,7 @@ const has = (cmd, args = ['--version']) => run(cmd, args).status === 0;
 const dockerfiles = [
   ...readdirSync(join(ROOT, 'services'))
     .map((s) => join(ROOT, 'services', s, 'Dockerfile'))
-    .filter((f) => run('test', ['-f', f]).status === 0),
+    .filter((f) => existsSync(f)),
   ...readdirSync(join(ROOT, 'docker'))
     .filter((f) => f.endsWith('.Dockerfile'))
     .map((f) => join(ROOT, 'docker', f)),
@@ -69,28 +70,96 @@ for (const file of dockerfiles) {
   else fail(`dockerfilelint ${relative(ROOT, file)}`, r.out);
 }
 
-// 3. the service Dockerfiles stay alike, and the ports agree everywhere
+// 3. the manifest agrees with the Dockerfiles, DEFAULTS, compose, nginx's description and the docs
 {
-  const compose = readDescription(join(ROOT, 'nginx', 'compose.json'));
-  const composeYml = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-  const portOf = (service) => Number(compose.services[service].servers[0].split(':').pop());
-  const finance = readFileSync(join(ROOT, 'services', 'finance', 'Dockerfile'), 'utf8');
-  for (const service of Object.keys(compose.services)) {
-    const name = `ports and Dockerfile of ${service}`;
-    const dockerfile = readFileSync(join(ROOT, 'services', service, 'Dockerfile'), 'utf8');
-    const expected = finance.replaceAll('finance', service).replaceAll(String(portOf('finance')), String(portOf(service)));
-    const block = composeYml.match(new RegExp(`^  ${service}:\\n((?:    .*\\n|\\n)*)`, 'm'))?.[1] ?? '';
-    const composePort = Number(block.match(/^ {6}PORT: "(\d+)"/m)?.[1]);
-    const exposed = Number(dockerfile.match(/^EXPOSE (\d+)/m)?.[1]);
-    if (dockerfile !== expected)
-      fail(name, `services/${service}/Dockerfile differs from services/finance/Dockerfile beyond the name and port`);
-    else if (exposed !== portOf(service) || composePort !== portOf(service)) {
+  const composeYml = read('docker-compose.yml');
+  const composeBlock = (id) => composeYml.match(new RegExp(`^  ${id}:\\n((?:    .*\\n|\\n)*)`, 'm'))?.[1] ?? '';
+  /** PORT and SERVER_ID of a src/server.ts `DEFAULTS = { PORT: 8001, SERVER_ID: 'finance-server' }`. */
+  const defaultsOf = (dir) => {
+    const text = read(dir, 'src', 'server.ts');
+    const block = text.match(/export const DEFAULTS = \{([^}]*)\}/)?.[1] ?? '';
+    return { port: Number(block.match(/PORT: (\d+)/)?.[1]), serverId: block.match(/SERVER_ID: '([^']+)'/)?.[1] };
+  };
+  /** The service's PORT, default SERVER_ID and replicas in docker-compose.yml. */
+  const composeOf = (id) => {
+    const block = composeBlock(id);
+    return {
+      port: Number(block.match(/^ {6}PORT: "(\d+)"/m)?.[1]),
+      serverId: block.match(/^ {6}SERVER_ID: \$\{[A-Z_]+:-([^}]+)\}/m)?.[1],
+      replicas: Number(block.match(/^ {4}deploy:\n {6}replicas: (\d+)/m)?.[1] ?? 1),
+    };
+  };
+  /** One result per deployable: ok with `summary` when every [what, actual, expected] agrees. */
+  const checkAll = (name, summary, facts) => {
+    const wrong = facts.filter(([, actual, expected]) => actual !== expected);
+    if (wrong.length === 0) ok(name, `${summary}: ${facts.length} place${facts.length === 1 ? ' agrees' : 's agree'}`);
+    else
       fail(
         name,
-        `nginx/compose.json says ${portOf(service)}, the Dockerfile EXPOSEs ${exposed}, docker-compose.yml sets PORT ${composePort}`,
+        wrong
+          .map(([what, actual, expected]) => `${what} is ${JSON.stringify(actual)}, the manifest says ${JSON.stringify(expected)}`)
+          .join('\n'),
       );
-    } else ok(name, `port ${exposed}`);
+  };
+
+  const finance = manifest.service('finance');
+  const template = read(finance.dir, 'Dockerfile');
+  const templatePort = Number(template.match(/^EXPOSE (\d+)/m)?.[1]);
+  let description;
+  try {
+    description = composeDescription();
+  } catch (err) {
+    fail("nginx's compose description", err.message);
   }
+  const readme = read('README.md');
+  const distributed = read('docs', 'distributed.md');
+  for (const s of manifest.services) {
+    const name = `manifest: ${s.id}`;
+    const dockerfile = read(s.dir, 'Dockerfile');
+    const exposed = Number(dockerfile.match(/^EXPOSE (\d+)/m)?.[1]);
+    // The same file as finance's but for the name and the port (whatever port it says: that one is checked below).
+    const alike = dockerfile === template.replaceAll(finance.id, s.id).replaceAll(String(templatePort), String(exposed));
+    const defaults = defaultsOf(s.dir);
+    const compose = composeOf(s.id);
+    const upstream = description?.services?.[s.id];
+    // The README's diagram: `──► finance #1, #2, #3 (:8001)`, `──► hr (:8002)`.
+    const diagram = readme.match(new RegExp(`──► ${s.id}((?: #\\d+,?)*) \\(:(\\d+)\\)`));
+    const documented = distributed.match(new RegExp(`\`${s.id.toUpperCase()}_REPLICAS\` \\((\\d+)\\)`));
+    const summary = `port ${s.port}, ${s.serverId}, ${s.agents.join(' ')}, replicas ${s.replicas.cluster} (cluster) / ${s.replicas.compose} (compose)`;
+    checkAll(name, summary, [
+      [`${s.dir}/Dockerfile is ${finance.dir}/Dockerfile but for the name and port`, alike, true],
+      [`${s.dir}/Dockerfile EXPOSE`, exposed, s.port],
+      [`${s.dir}/Dockerfile SERVER_ID`, dockerfile.match(/^\s+SERVER_ID=(\S+)/m)?.[1], s.serverId],
+      [`${s.dir}/src/server.ts DEFAULTS.PORT`, defaults.port, s.port],
+      [`${s.dir}/src/server.ts DEFAULTS.SERVER_ID`, defaults.serverId, s.serverId],
+      ['docker-compose.yml PORT', compose.port, s.port],
+      ['docker-compose.yml SERVER_ID', compose.serverId, s.serverId],
+      ['docker-compose.yml replicas', compose.replicas, s.replicas.compose],
+      ["nginx's compose description port", Number(upstream?.servers?.[0]?.split(':').pop()), s.port],
+      ["nginx's compose description agents", (upstream?.agents ?? []).join(','), s.agents.join(',')],
+      ["README.md's diagram port", Number(diagram?.[2]), s.port],
+      ["README.md's diagram replicas", diagram ? Math.max(1, (diagram[1].match(/#/g) ?? []).length) : undefined, s.replicas.compose],
+      [`docs/distributed.md ${s.id.toUpperCase()}_REPLICAS default`, Number(documented?.[1]), s.replicas.cluster],
+    ]);
+  }
+  if (description) {
+    const routes = Object.keys(description.services ?? {}).join(',');
+    checkAll("manifest: nginx's compose routes", manifest.ids.join(', '), [
+      ["nginx's compose description services", routes, manifest.ids.join(',')],
+    ]);
+  }
+  const single = manifest.singleServer;
+  const singleDockerfile = read('docker', 'single-server.Dockerfile');
+  const singleDefaults = defaultsOf(single.dir);
+  const singleCompose = composeOf(single.id);
+  checkAll(`manifest: ${single.id}`, `port ${single.port}, ${single.serverId}`, [
+    ['docker/single-server.Dockerfile EXPOSE', Number(singleDockerfile.match(/^EXPOSE (\d+)/m)?.[1]), single.port],
+    ['docker/single-server.Dockerfile SERVER_ID', singleDockerfile.match(/^\s+SERVER_ID=(\S+)/m)?.[1], single.serverId],
+    [`${single.dir}/src/server.ts DEFAULTS.PORT`, singleDefaults.port, single.port],
+    [`${single.dir}/src/server.ts DEFAULTS.SERVER_ID`, singleDefaults.serverId, single.serverId],
+    ['docker-compose.yml PORT', singleCompose.port, single.port],
+    ['docker-compose.yml SERVER_ID', singleCompose.serverId, single.serverId],
+  ]);
 }
 
 // 4. nginx -t on both renderings
@@ -102,24 +171,25 @@ if (!nginx) {
   try {
     const nginxTest = (prefix, conf) => run(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', join(prefix, 'error.log')]);
 
-    const cluster = writeStandalone(join(dir, 'cluster'), {
-      listen: '127.0.0.1:8080',
-      services: {
-        finance: { servers: ['127.0.0.1:40001', '127.0.0.1:40002'], agents: ['finance-agent'] },
-        hr: { servers: ['127.0.0.1:40003'], agents: ['hr-agent'] },
-        support: { servers: ['127.0.0.1:40004'], agents: ['support-agent'] },
-      },
-    });
+    // What `npm run cluster` renders: every service of the manifest, its cluster replicas on local ports.
+    let nextPort = 40001;
+    const services = Object.fromEntries(
+      manifest.services.map((s) => [
+        s.id,
+        { servers: Array.from({ length: s.replicas.cluster }, () => `127.0.0.1:${nextPort++}`), agents: [...s.agents] },
+      ]),
+    );
+    const cluster = writeStandalone(join(dir, 'cluster'), { listen: '127.0.0.1:8080', services });
     const c = nginxTest(cluster.prefix, cluster.conf);
     if (c.status === 0) ok('nginx -t (cluster rendering)');
     else fail('nginx -t (cluster rendering)', c.out);
 
-    const desc = readDescription(join(ROOT, 'nginx', 'compose.json'));
+    const desc = composeDescription();
     const local = structuredClone(desc);
     for (const spec of Object.values(local.services)) spec.servers = spec.servers.map((s) => s.replace(/^[^:]+/, '127.0.0.1'));
     local.accessLog = join(dir, 'compose', 'access.log');
     const composeDir = join(dir, 'compose');
-    execFileSync('mkdir', ['-p', join(composeDir, 'tmp')]);
+    mkdirSync(join(composeDir, 'tmp'), { recursive: true });
     writeFileSync(join(composeDir, 'arc.conf'), renderSite(local));
     writeFileSync(join(composeDir, 'nginx.conf'), renderMain({ prefix: composeDir }));
     // Apart from the replaced hosts and log path, this is the text the nginx image gets.

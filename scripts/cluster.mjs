@@ -1,25 +1,33 @@
 #!/usr/bin/env node
 /**
  * `npm run cluster`: the distributed deployment on this machine, without Docker. Builds the
- * services if needed, starts finance (2 replicas by default), hr and support as processes on
- * free ports, and a real nginx in front of them, configured from nginx/arc.conf.template; stops
- * everything on Ctrl-C / SIGTERM.
+ * services if needed, starts every service of services/manifest.json (finance 2 replicas, hr 1,
+ * support 1 by default) as processes on free ports, and a real nginx in front of them,
+ * configured from nginx/arc.conf.template; stops everything on Ctrl-C / SIGTERM.
  *
  *   CLUSTER_PORT      nginx port (default 8080)          CLUSTER_HOST   (default 127.0.0.1)
  *   FINANCE_REPLICAS  (default 2)   HR_REPLICAS (1)   SUPPORT_REPLICAS (1)
  *   LOG_LEVEL         of the services (default info)     --no-build     skip `turbo run build`
  *   --port N, --finance N, --hr N, --support N           the same as the variables
- *   REDIS_URL=<url> or --redis [url]   share chat state through Redis (--redis alone:
- *                     redis://127.0.0.1:6379); REDIS_KEY_PREFIX (default arc:). Without either,
- *                     each replica keeps its chats in memory and nothing else is needed.
+ *
+ * Chat state (scripts/lib/cluster-store.cjs): nginx sends each request to any replica, so the
+ * replicas share their chats through Redis, chosen like this:
+ *   default              the Redis on 127.0.0.1:6379 if it answers; else a private redis-server
+ *                        (free port, nothing saved, stopped with the cluster) if installed;
+ *                        else in memory with ONE finance replica (and it says why)
+ *   --redis [url] or REDIS_URL=<url>   that Redis (--redis alone: redis://127.0.0.1:6379)
+ *   --memory             each replica keeps its own chats (warns with > 1 finance replica)
+ *   REDIS_KEY_PREFIX     key prefix in Redis (default arc:)
  */
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import './ensure-installed.mjs';
 
-const require = createRequire(import.meta.url);
-const { ROOT, startCluster } = require('./lib/cluster.cjs');
+// Loaded once ensure-installed has run (a static import would be resolved before it, and fail
+// on a fresh clone, where `npm run cluster` may be the first command).
+const { DEFAULT_REDIS_URL, ROOT, manifest, redisProblemAsync } = await import('@arc/devkit');
+const { DEFAULT_KEY_PREFIX, openStore, planStore, probeDefaults } = await import('./lib/cluster-store.cjs');
+const { startCluster } = await import('./lib/cluster.cjs');
 
 const argv = process.argv.slice(2);
 function option(flag, envName, fallback) {
@@ -36,55 +44,50 @@ function option(flag, envName, fallback) {
 
 const port = option('--port', 'CLUSTER_PORT', 8080);
 const host = process.env.CLUSTER_HOST || '127.0.0.1';
-const replicas = {
-  finance: option('--finance', 'FINANCE_REPLICAS', 2),
-  hr: option('--hr', 'HR_REPLICAS', 1),
-  support: option('--support', 'SUPPORT_REPLICAS', 1),
-};
+const defaults = manifest.replicas('cluster');
+const replicas = Object.fromEntries(manifest.ids.map((id) => [id, option(`--${id}`, `${id.toUpperCase()}_REPLICAS`, defaults[id])]));
 const logLevel = process.env.LOG_LEVEL || 'info';
+const keyPrefix = process.env.REDIS_KEY_PREFIX || DEFAULT_KEY_PREFIX;
 
-// Shared chat state: off unless asked for (--redis [url], or REDIS_URL in the environment).
+// Where the chats live: a flag beats the environment, which beats the default.
 const redisFlag = argv.indexOf('--redis');
-const redisUrl =
+const memoryFlag = argv.includes('--memory');
+const choice =
   redisFlag >= 0
-    ? /^rediss?:\/\//.test(argv[redisFlag + 1] ?? '')
-      ? argv[redisFlag + 1]
-      : 'redis://127.0.0.1:6379'
-    : process.env.REDIS_URL || undefined;
-const redisPrefix = process.env.REDIS_KEY_PREFIX || 'arc:';
-if (redisUrl) await checkRedis(redisUrl);
-// Given explicitly, so the services get exactly this (REDIS_URL '' = the in-memory store).
-const env = { REDIS_URL: redisUrl ?? '', REDIS_KEY_PREFIX: redisPrefix };
-
-/** Exits with a clear message unless Redis at `url` answers PING within 3 s. */
-async function checkRedis(url) {
-  const { Redis } = require('ioredis');
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    commandTimeout: 3000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  let lastError;
-  client.on('error', (err) => (lastError = err));
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (err) {
+    ? {
+        memory: memoryFlag,
+        redisUrl: /^rediss?:\/\//.test(argv[redisFlag + 1] ?? '') ? argv[redisFlag + 1] : DEFAULT_REDIS_URL,
+        from: 'flag',
+      }
+    : memoryFlag
+      ? { memory: true }
+      : process.env.REDIS_URL
+        ? { redisUrl: process.env.REDIS_URL, from: 'env' }
+        : {};
+let plan;
+try {
+  plan = planStore(choice, choice.memory || choice.redisUrl ? undefined : await probeDefaults(), replicas.finance);
+} catch (err) {
+  console.error(`cluster: ${err.message}`);
+  process.exit(2);
+}
+if (plan.store === 'redis' && plan.from !== 'default') {
+  // An explicit Redis must answer before anything starts.
+  const problem = await redisProblemAsync(plan.url, 3000);
+  if (problem) {
     console.error(
-      `cluster: Redis at ${url} does not answer (${(lastError ?? err).message}).\n` +
-        'cluster: start one (e.g. redis-server --daemonize yes --save "" --appendonly no), or run without --redis / REDIS_URL.',
+      `cluster: ${problem}.\n` +
+        `cluster: start one (e.g. redis-server --daemonize yes --save "" --appendonly no), or run without ${plan.from === 'flag' ? '--redis' : 'REDIS_URL'}.`,
     );
     process.exit(1);
-  } finally {
-    client.disconnect();
   }
 }
+if (plan.note) console.warn(`cluster: ${plan.note}`);
+replicas.finance = plan.financeReplicas;
 
 if (!argv.includes('--no-build')) {
   const turbo = join(ROOT, 'node_modules', '.bin', 'turbo');
-  execFileSync(turbo, ['run', 'build', '--filter=@arc/finance', '--filter=@arc/hr', '--filter=@arc/support', '--output-logs=errors-only'], {
+  execFileSync(turbo, ['run', 'build', ...manifest.services.map((s) => `--filter=${s.package}`), '--output-logs=errors-only'], {
     cwd: ROOT,
     stdio: 'inherit',
   });
@@ -99,25 +102,32 @@ function onOutput(name, text) {
 }
 
 let stopping = false;
-const starting = startCluster({ replicas, host, port, logLevel, env, onOutput });
-/** Stops whatever runs (also when a signal arrives while the cluster is still starting). */
+let store;
+const starting = (async () => {
+  store = await openStore(plan, { keyPrefix });
+  return startCluster({ replicas, host, port, logLevel, env: store.env, onOutput });
+})();
+/** Stops whatever runs (also when a signal arrives while the cluster is still starting): nginx, the services, the store. */
 async function stop(reason, code = 0) {
   if (stopping) return;
   stopping = true;
   console.log(`\ncluster: ${reason}; stopping`);
   const running = await starting.catch(() => undefined);
   if (running) await running.stop();
+  if (store) await store.stop();
   console.log('cluster: stopped');
   process.exit(code);
 }
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
-let cluster;
+let running;
 try {
-  cluster = await starting;
+  running = await starting;
 } catch (err) {
   if (stopping) await new Promise(() => {}); // stop() exits
+  stopping = true;
+  if (store) await store.stop();
   console.error(`cluster: could not start: ${err.message}`);
   if (/bind\(\) to .* failed|Address already in use/.test(err.message)) {
     console.error(`cluster: port ${port} is taken; choose another with CLUSTER_PORT=<port> npm run cluster`);
@@ -126,12 +136,13 @@ try {
 }
 if (stopping) await new Promise(() => {}); // a signal arrived during the start: stop() exits
 
-// Ctrl-C in a terminal signals the whole process group: nginx may exit before our own SIGINT
-// handler runs, so an nginx exit only counts as a failure if no signal arrives just after it.
-cluster.gateway.exited.then(({ code, signal }) => {
-  setTimeout(() => void stop(`nginx exited (code ${code}, signal ${signal})`, 1), 200);
+// The children run in process groups of their own (a terminal's Ctrl-C reaches only this
+// process, which stops them in order), so an exit of one of them is news.
+running.gateway.exited.then(({ code, signal }) => void stop(`nginx exited (code ${code}, signal ${signal})`, 1));
+store.redis?.exited.then(({ code, signal }) => {
+  if (!stopping) console.error(`cluster: the private redis-server exited (code ${code}, signal ${signal}); chat requests get -41002 now`);
 });
-for (const r of cluster.replicas) {
+for (const r of running.replicas) {
   r.exited.then(({ code, signal }) => {
     if (!stopping)
       console.error(
@@ -140,18 +151,14 @@ for (const r of cluster.replicas) {
   });
 }
 
-const rows = cluster.replicas.map((r) => `    ${r.name.padEnd(10)} ${r.url}  pid ${r.pid}`).join('\n');
+const rows = running.replicas.map((r) => `    ${r.name.padEnd(10)} ${r.url}  pid ${r.pid}`).join('\n');
 console.log(`
-ARC local cluster: nginx listening on ${cluster.url}  (config ${cluster.gateway.conf})
-  routes:   POST ${cluster.url}/arc/finance   /arc/hr   /arc/support   (or /arc/<agent id>)
-  health:   GET  ${cluster.url}/health        GET ${cluster.url}/health/<service>
+ARC local cluster: nginx listening on ${running.url}  (config ${running.gateway.conf})
+  routes:   POST ${running.url}/arc/finance   /arc/hr   /arc/support   (or /arc/<agent id>)
+  health:   GET  ${running.url}/health        GET ${running.url}/health/<service>
   replicas:
 ${rows}
-  chats:    ${
-    redisUrl
-      ? `in Redis at ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')} (keys ${redisPrefix}chat:<agent>:<chat>): any replica serves any chat`
-      : 'in memory, per replica: a finance follow-up that reaches another replica gets -43001 (--redis to share them)'
-  }
-  try:      ARC_BASE_URL=${cluster.url} npm run example:distributed
+  chats:    ${store.summary}
+  try:      ARC_BASE_URL=${running.url} npm run example:distributed
   Ctrl-C stops everything.
 `);

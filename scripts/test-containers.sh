@@ -15,7 +15,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SETUP=${CONTAINERS_SETUP:-$ROOT/../shared/tools/containers-setup.sh}
 PROJECT=${COMPOSE_PROJECT_NAME:-arc-containers-test}
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# @arc/devkit's freePort, loaded by path (it needs no installed dependency).
+free_port() { node -e 'require(process.argv[1]).freePort().then((p) => console.log(p))' "$ROOT/packages/devkit/index.cjs"; }
 export ARC_HTTP_PORT=${ARC_HTTP_PORT:-$(free_port)}
 export ARC_SINGLE_PORT=${ARC_SINGLE_PORT:-$(free_port)}
 

@@ -8,34 +8,23 @@
  * services, so the status alone would not catch them.
  */
 import { request } from 'node:http';
+import { arcRequest, manifest, userText } from '@arc/devkit';
 
-export const AGENT = 'finance-agent';
+export const AGENT = manifest.service('finance').agents[0];
 export const REQUEST_AGENT = 'bench';
 export const START_TEXT = 'I need help with an invoice';
 export const MESSAGE_TEXT = 'Invoice INV-0042, please';
 
 /** The chat.start envelope (id `b-1`: the same bytes every time). */
 export function chatStartBody(id = 'b-1') {
-  return JSON.stringify({
-    arc: '1.0',
-    id,
-    method: 'chat.start',
-    requestAgent: REQUEST_AGENT,
-    targetAgent: AGENT,
-    params: { initialMessage: { role: 'user', parts: [{ type: 'text', content: START_TEXT }] } },
-  });
+  return JSON.stringify(arcRequest('chat.start', AGENT, { initialMessage: userText(START_TEXT) }, { id, requestAgent: REQUEST_AGENT }));
 }
 
 /** The chat.message envelope for one chat of the pool. */
 export function chatMessageBody(chatId, id = 'm-1') {
-  return JSON.stringify({
-    arc: '1.0',
-    id,
-    method: 'chat.message',
-    requestAgent: REQUEST_AGENT,
-    targetAgent: AGENT,
-    params: { chatId, message: { role: 'user', parts: [{ type: 'text', content: MESSAGE_TEXT }] } },
-  });
+  return JSON.stringify(
+    arcRequest('chat.message', AGENT, { chatId, message: userText(MESSAGE_TEXT) }, { id, requestAgent: REQUEST_AGENT }),
+  );
 }
 
 /** The cheap check run on every reply body. */

@@ -8,30 +8,29 @@
  *   nginx-finance-x2  two finance processes behind nginx (round robin), POST /arc/finance
  * Baselines (no store): node-http and express (bench/baselines/), POST /arc.
  *
- * Node processes are spawned here (not with scripts/lib/cluster.cjs's startProcess) so that the
- * start-up time - spawn until the first 200 from GET /health - is measured with a 10 ms poll;
- * nginx is started with cluster.cjs's startGateway, the same configuration as `npm run cluster`.
- * Server output (LOG_LEVEL=info: one JSON line per request) goes to a pipe that is drained
- * here and thrown away (the byte count and the last 8 kB are kept), never to the terminal.
- * Every process started is remembered, so killAll() can end them on any exit path.
+ * Processes are started with @arc/devkit's startProcess (the same as the tests and the cluster),
+ * polling GET /health every 10 ms so that the start-up time - spawn until the first 200 - is
+ * measured; nginx is started with cluster.cjs's startGateway, the same configuration as `npm run
+ * cluster`. Server output (LOG_LEVEL=info: one JSON line per request) goes to a pipe that is
+ * drained and thrown away (the byte count and the last 8 kB are kept), never to the terminal.
+ * devkit remembers every process started, so killAll() can end them on any exit path.
  */
-import { spawn } from 'node:child_process';
-import { request } from 'node:http';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { ROOT, findNginx, freePort, killAll, manifest, startProcess } from '@arc/devkit';
 import { childPids } from './proc-stats.mjs';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { ROOT, killAll };
 const require = createRequire(import.meta.url);
 const cluster = require('../../scripts/lib/cluster.cjs');
 
 const HOST = '127.0.0.1';
+const FINANCE = manifest.service('finance');
 
 export const TARGETS = {
-  single: { label: 'single-server direct', entry: 'services/single-server/dist/index.js', replicas: 0 },
-  finance: { label: 'finance direct', entry: 'services/finance/dist/index.js', replicas: 0 },
-  'nginx-finance': { label: 'finance via nginx', entry: 'services/finance/dist/index.js', replicas: 1 },
-  'nginx-finance-x2': { label: 'finance x2 via nginx', entry: 'services/finance/dist/index.js', replicas: 2 },
+  single: { label: 'single-server direct', entry: manifest.singleServer.entry, replicas: 0 },
+  finance: { label: 'finance direct', entry: FINANCE.entry, replicas: 0 },
+  'nginx-finance': { label: 'finance via nginx', entry: FINANCE.entry, replicas: 1 },
+  'nginx-finance-x2': { label: 'finance x2 via nginx', entry: FINANCE.entry, replicas: 2 },
 };
 
 export const BASELINES = {
@@ -40,101 +39,45 @@ export const BASELINES = {
 };
 
 /** Whether nginx can be run here (the gateway targets need it). */
-export const nginxInstalled = () => cluster.findNginx() !== null;
-
-/** Every process started and not yet stopped: { pid, kill(signal) }. */
-const live = new Set();
-
-/** SIGKILLs everything still running (synchronous: fine in an exit handler). */
-export function killAll() {
-  for (const p of live) p.kill('SIGKILL');
-  live.clear();
-}
-
-function healthOnce(url) {
-  return new Promise((resolve) => {
-    const req = request(url, { agent: false, timeout: 500 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
+export const nginxInstalled = () => findNginx() !== null;
 
 /**
- * Spawns `node <entry>` with `env` on a free port and waits for GET /health = 200.
+ * Starts `node <entry>` with `env` (and no REDIS_URL / REDIS_KEY_PREFIX from this environment)
+ * on a free port and waits for GET /health = 200.
  * Resolves { name, pid, port, url, startupMs, logBytes(), tail(), stop() }.
  */
 async function spawnNode({ name, entry, env, timeoutMs = 20_000 }) {
-  const port = await cluster.freePort(HOST);
-  const base = { ...process.env };
-  delete base.REDIS_URL;
-  delete base.REDIS_KEY_PREFIX;
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [entry], {
-    cwd: ROOT,
-    env: { ...base, PORT: String(port), HOST, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const handle = { pid: child.pid, kill: (sig) => child.exitCode === null && child.signalCode === null && child.kill(sig) };
-  live.add(handle);
-  let bytes = 0;
-  let tail = '';
-  const drain = (buf) => {
-    bytes += buf.length;
-    tail = (tail + buf.toString('utf8')).slice(-8192);
-  };
-  child.stdout.on('data', drain);
-  child.stderr.on('data', drain);
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      live.delete(handle);
-      resolve({ code, signal });
-    }),
-  );
-  let exitedEarly = null;
-  exited.then((e) => (exitedEarly = e));
-
+  const port = await freePort(HOST);
   const url = `http://${HOST}:${port}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await healthOnce(`${url}/health`)) break;
-    if (exitedEarly) throw new Error(`${name} exited (${JSON.stringify(exitedEarly)}) before it was healthy:\n${tail}`);
-    if (Date.now() > deadline) {
-      handle.kill('SIGKILL');
-      throw new Error(`${name} was not healthy within ${timeoutMs} ms:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const startupMs = performance.now() - t0;
+  const proc = await startProcess({
+    name,
+    command: process.execPath,
+    args: [entry],
+    env: { PORT: String(port), HOST, ...env },
+    unsetEnv: ['REDIS_URL', 'REDIS_KEY_PREFIX'],
+    healthUrl: `${url}/health`,
+    pollMs: 10,
+    timeoutMs,
+    keepOutput: 8192,
+  });
   return {
     name,
     role: 'node',
-    pid: child.pid,
+    pid: proc.pid,
     port,
     url,
-    startupMs,
-    logBytes: () => bytes,
-    tail: () => tail,
-    async stop() {
-      handle.kill('SIGTERM');
-      const timer = setTimeout(() => handle.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    startupMs: proc.startupMs,
+    logBytes: () => proc.outputBytes(),
+    tail: () => proc.output(),
+    stop: () => proc.stop('SIGTERM', 5000),
   };
 }
 
 /** nginx (cluster.cjs startGateway) in front of finance `servers`; its workers are found in /proc. */
 async function startNginx(name, servers) {
   const t0 = performance.now();
-  const gw = await cluster.startGateway({ services: { finance: { servers, agents: ['finance-agent'] } }, host: HOST });
+  const gw = await cluster.startGateway({ services: { [FINANCE.id]: { servers, agents: [...FINANCE.agents] } }, host: HOST });
   const startupMs = performance.now() - t0;
-  const handle = { pid: gw.pid, kill: (sig) => gw.isRunning() && gw.child.kill(sig) };
-  live.add(handle);
   return {
     name,
     role: 'nginx',
@@ -144,10 +87,7 @@ async function startNginx(name, servers) {
     startupMs,
     logBytes: () => 0,
     tail: () => gw.output().slice(-8192),
-    async stop() {
-      await gw.stop('SIGTERM');
-      live.delete(handle);
-    },
+    stop: () => gw.stop('SIGTERM'),
   };
 }
 
@@ -190,7 +130,7 @@ export async function startTarget(target, store, redis, runTag) {
         processes.map((p) => `${HOST}:${p.port}`),
       );
       processes.push(gw);
-      url = `${gw.url}/arc/finance`;
+      url = `${gw.url}/arc/${FINANCE.id}`;
     }
     return deployment({ id: `${target}/${store}`, target, store, label: spec.label, url, processes, stop: stopAll });
   } catch (err) {

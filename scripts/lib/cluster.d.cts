@@ -1,21 +1,11 @@
 /** Types of cluster.cjs (the local cluster: service processes + nginx), for the TypeScript tests. */
-import type { ChildProcess } from 'node:child_process';
+import type { ManagedProcess, OnOutput, Service, UpstreamSpec } from '@arc/devkit';
 
-export declare const ROOT: string;
-export declare const SERVICES: Readonly<Record<'finance' | 'hr' | 'support', { entry: string; agents: string[] }>>;
+export type { ManagedProcess, OnOutput, UpstreamSpec } from '@arc/devkit';
+export { ROOT, findNginx, freePort, startProcess } from '@arc/devkit';
 
-export type OnOutput = (name: string, text: string) => void;
-
-export interface ManagedProcess {
-  name: string;
-  child: ChildProcess;
-  pid: number | undefined;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
-  isRunning(): boolean;
-  /** Sends `signal` (default SIGTERM), waits for the exit; SIGKILL after `graceMs` (default 5 s). */
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+/** The services of services/manifest.json, by id. */
+export declare const SERVICES: Readonly<Record<string, Service>>;
 
 export interface Replica extends ManagedProcess {
   service: string;
@@ -24,11 +14,6 @@ export interface Replica extends ManagedProcess {
   /** host:port, as nginx's $upstream_addr shows it. */
   address: string;
   url: string;
-}
-
-export interface UpstreamSpec {
-  servers: string[];
-  agents?: string[];
 }
 
 export interface Gateway extends ManagedProcess {
@@ -46,17 +31,6 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export declare function freePort(host?: string): Promise<number>;
-export declare function findNginx(): string | null;
-export declare function startProcess(options: {
-  name: string;
-  command: string;
-  args: string[];
-  env?: Record<string, string>;
-  healthUrl: string;
-  timeoutMs?: number;
-  onOutput?: OnOutput;
-}): Promise<ManagedProcess>;
 export declare function startReplica(
   service: string,
   index: number,
@@ -70,8 +44,9 @@ export declare function startGateway(options: {
   onOutput?: OnOutput;
   workerProcesses?: number;
 }): Promise<Gateway>;
+/** `replicas` per service id (default: the manifest's replicas.cluster). */
 export declare function startCluster(options?: {
-  replicas?: Partial<Record<'finance' | 'hr' | 'support', number>>;
+  replicas?: Record<string, number>;
   host?: string;
   port?: number;
   logLevel?: string;

@@ -7,7 +7,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findNginx, startCluster, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
+import { suiteNeeding } from '@arc/devkit';
+import { startCluster, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
 import {
   bodyLimits,
   financeFollowUp,
@@ -20,16 +21,12 @@ import {
 } from './support/distributed-checks';
 import { ROOT, arcRequest, post, userText } from './support/processes';
 
-const nginx = findNginx();
-const NO_NGINX = 'nginx is not installed: the cluster tests need it (apt-get install -y nginx, or NGINX_BIN=/path/to/nginx)';
-if (!nginx && !process.env.CI) console.warn(`SKIPPED tests/e2e/cluster.test.ts: ${NO_NGINX}`);
-const suite = nginx || process.env.CI ? describe : describe.skip;
+const suite = suiteNeeding(['nginx']);
 
 suite('local cluster: services behind nginx', () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    if (!nginx) throw new Error(NO_NGINX);
     // No shared chat store here (REDIS_URL empty even if the environment sets one): this suite
     // asserts the per-replica behaviour; tests/e2e/scale-out.test.ts runs the same topology on
     // Redis. A short drain: nginx closes idle upstream connections after 2 s, so a draining
@@ -174,7 +171,6 @@ suite('local cluster: services behind nginx', () => {
 suite('the distributed example', () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    if (!nginx) throw new Error(NO_NGINX);
     cluster = await startCluster({ replicas: { finance: 1 }, env: { REDIS_URL: '' } });
   }, 60_000);
   afterAll(async () => {

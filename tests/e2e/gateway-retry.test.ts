@@ -10,7 +10,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { once } from 'node:events';
-import { findNginx, freePort, startGateway, type Gateway } from '../../scripts/lib/cluster.cjs';
+import { freePort, suiteNeeding } from '@arc/devkit';
+import { startGateway, type Gateway } from '../../scripts/lib/cluster.cjs';
 import { servedBy } from './support/distributed-checks';
 import { arcRequest, post, userText } from './support/processes';
 
@@ -65,10 +66,7 @@ async function stub(mode: Mode): Promise<Stub> {
   return { mode, address, received, server };
 }
 
-const nginx = findNginx();
-const NO_NGINX = 'nginx is not installed: the gateway tests need it (apt-get install -y nginx, or NGINX_BIN=/path/to/nginx)';
-if (!nginx && !process.env.CI) console.warn(`SKIPPED tests/e2e/gateway-retry.test.ts: ${NO_NGINX}`);
-const suite = nginx || process.env.CI ? describe : describe.skip;
+const suite = suiteNeeding(['nginx']);
 
 suite('gateway retry rules (nginx in front of stub replicas)', () => {
   let gateway: Gateway;
@@ -77,7 +75,6 @@ suite('gateway retry rules (nginx in front of stub replicas)', () => {
   const N = 6;
 
   beforeAll(async () => {
-    if (!nginx) throw new Error(NO_NGINX);
     for (const name of ['shed', 'okAfterShed', 'crash', 'okAfterCrash', 'okAfterRefused', 'onlyShed'] as const) {
       stubs[name] = await stub(name === 'shed' || name === 'onlyShed' ? 'shed' : name === 'crash' ? 'crash' : 'ok');
     }

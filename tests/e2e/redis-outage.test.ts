@@ -12,19 +12,12 @@
  * Needs nginx and redis-server: without them the suite fails in CI and is skipped, saying so,
  * elsewhere.
  */
-import { findNginx, freePort, startGateway, startReplica, type Gateway, type Replica } from '../../scripts/lib/cluster.cjs';
+import { findRedisServer, freePort, startRedisServer, suiteNeeding, type RedisServer } from '@arc/devkit';
+import { startGateway, startReplica, type Gateway, type Replica } from '../../scripts/lib/cluster.cjs';
 import { conversation, send, type Sent } from './support/conversations';
 import { arcRequest, readAnswer, userText } from './support/processes';
-import { findRedisServer, startRedisServer, type RedisServer } from './support/redis';
 
-const CI = Boolean(process.env.CI);
-const redisServer = findRedisServer();
-const missing = [
-  findNginx() ? null : 'nginx is not installed (apt-get install -y nginx, or NGINX_BIN=/path/to/nginx)',
-  redisServer ? null : 'redis-server is not installed (apt-get install -y redis-server, or REDIS_SERVER=/path/to/redis-server)',
-].filter((m): m is string => m !== null);
-if (missing.length && !CI) console.warn(`SKIPPED tests/e2e/redis-outage.test.ts: ${missing.join('; ')}`);
-const suite = missing.length === 0 || CI ? describe : describe.skip;
+const suite = suiteNeeding(['nginx', 'redis-server']);
 
 /** No request may take longer than this while Redis is down. */
 const ANSWER_WITHIN_MS = 3000;
@@ -78,9 +71,8 @@ suite('Redis outage under finance replicas behind nginx', () => {
   let chatBefore: string;
 
   beforeAll(async () => {
-    if (missing.length) throw new Error(`tests/e2e/redis-outage.test.ts needs: ${missing.join('; ')}`);
     port = await freePort();
-    redis = await startRedisServer(redisServer!, port);
+    redis = await startRedisServer({ binary: findRedisServer(), port });
     const env = { REDIS_URL: redis.url, SHUTDOWN_GRACE_MS: '3000' };
     finance = await Promise.all([1, 2].map((i) => startReplica('finance', i, { env })));
     gateway = await startGateway({ services: { finance: { servers: finance.map((r) => r.address), agents: ['finance-agent'] } } });
@@ -153,7 +145,7 @@ suite('Redis outage under finance replicas behind nginx', () => {
   }, 30_000);
 
   it('recovers by itself once redis-server is back on the same port', async () => {
-    redis = await startRedisServer(redisServer!, port);
+    redis = await startRedisServer({ binary: findRedisServer(), port });
     const back = performance.now();
     const healthyAt: Record<string, number> = {};
     let conversationOk: Sent[] | undefined;

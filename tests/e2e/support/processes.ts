@@ -1,24 +1,13 @@
 /**
- * End-to-end harness: starts built services (and other programs) as real child processes on
- * ports the OS picked, waits until they are healthy, and stops them. Logs of a process are kept
- * in memory and printed when it fails to start, so a red test says why.
+ * End-to-end harness: built services (and other programs) as real child processes on ports the
+ * OS picked, healthy before a test uses them, stopped afterwards. A thin layer over @arc/devkit
+ * (processes, ports, envelopes), keeping the API the e2e tests use.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { ROOT, freePort, manifest, startProcess as startManaged } from '@arc/devkit';
 
-export const ROOT = join(__dirname, '..', '..', '..');
-
-/** A TCP port that was free a moment ago (the OS picked it). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+export { ROOT, arcRequest, freePort, post, readAnswer, userText } from '@arc/devkit';
 
 export interface Proc {
   name: string;
@@ -26,6 +15,7 @@ export interface Proc {
   port: number;
   url: string;
   output: () => string;
+  /** Stops its process group; resolves the exit code (-1 when killed by a signal). */
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
@@ -35,80 +25,56 @@ export interface StartOptions {
   args: string[];
   port: number;
   env?: Record<string, string>;
-  /** Path polled until it answers 200 (default /health); null to only wait for the port. */
+  /** Removed from the inherited environment (e.g. REDIS_URL). */
+  unsetEnv?: string[];
+  /** Path polled until it answers 200 (default /health); null to wait for any HTTP answer on `/`. */
   healthPath?: string | null;
+  /** Also wait until the output shows this. */
+  readyOutput?: string | RegExp;
   timeoutMs?: number;
 }
 
 const running = new Set<Proc>();
 
+/** Starts a program (LOG_LEVEL=warn unless `env` says otherwise) in its own process group. */
 export async function startProcess(options: StartOptions): Promise<Proc> {
-  const child = spawn(options.command, options.args, {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so stopping it also stops what it started (npm → sh → node).
-    detached: true,
+  const url = `http://127.0.0.1:${options.port}`;
+  const path = options.healthPath === undefined ? '/health' : options.healthPath;
+  const managed = await startManaged({
+    name: options.name,
+    command: options.command,
+    args: options.args,
+    env: { LOG_LEVEL: 'warn', ...options.env },
+    unsetEnv: options.unsetEnv,
+    healthUrl: `${url}${path ?? '/'}`,
+    healthStatus: path === null ? 'any' : 200,
+    readyOutput: options.readyOutput,
+    timeoutMs: options.timeoutMs,
   });
-  let out = '';
-  const keep = (b: Buffer): void => {
-    out += b.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
   const proc: Proc = {
     name: options.name,
-    child,
+    child: managed.child,
     port: options.port,
-    url: `http://127.0.0.1:${options.port}`,
-    output: () => out,
+    url,
+    output: managed.output,
     stop: async (signal = 'SIGTERM') => {
       running.delete(proc);
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid!, signal);
-        } catch {
-          child.kill(signal);
-        }
-      }
-      const code = await exited;
-      // The group may outlive its leader (npm exits before its children): make sure it is gone.
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      return code;
+      const { code, signal: killedBy } = await managed.stop(signal);
+      return code ?? (killedBy ? -1 : null);
     },
   };
   running.add(proc);
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  const path = options.healthPath === undefined ? '/health' : options.healthPath;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode} before it was healthy:\n${out}`);
-    try {
-      const res = await fetch(`${proc.url}${path ?? '/'}`, { signal: AbortSignal.timeout(1000) });
-      if (path === null || res.status === 200) return proc;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`${options.name} was not healthy on port ${options.port} within ${options.timeoutMs ?? 20_000} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return proc;
 }
 
-/** Starts a built service (`services/<dir>/dist/index.js`) on a free port. */
-export async function startService(dir: string, env: Record<string, string> = {}): Promise<Proc> {
+/** Starts a built service of services/manifest.json (`services/<id>/dist/index.js`) on a free port. */
+export async function startService(id: string, env: Record<string, string> = {}): Promise<Proc> {
   const port = await freePort();
+  const entry = manifest.all.find((s) => s.id === id)?.entry ?? join('services', id, 'dist', 'index.js');
   return startProcess({
-    name: dir,
+    name: id,
     command: process.execPath,
-    args: [join(ROOT, 'services', dir, 'dist', 'index.js')],
+    args: [join(ROOT, entry)],
     port,
     env: { PORT: String(port), HOST: '127.0.0.1', ...env },
   });
@@ -118,32 +84,3 @@ export async function startService(dir: string, env: Record<string, string> = {}
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop('SIGKILL')));
 }
-
-/** A fetch response as status, headers, text and the parsed JSON (undefined when not JSON). */
-export async function readAnswer(res: Response): Promise<{ status: number; headers: Headers; text: string; json: any }> {
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-/** POSTs a raw body to a URL and returns status, headers and the parsed JSON (or text). */
-export async function post(
-  url: string,
-  body: string | Buffer,
-  headers: Record<string, string> = { 'Content-Type': 'application/arc+json' },
-) {
-  return readAnswer(await fetch(url, { method: 'POST', body, headers }));
-}
-
-let seq = 0;
-/** A well-formed ARC request body. */
-export function arcRequest(method: string, targetAgent: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return { arc: '1.0', id: `e2e-${++seq}`, method, requestAgent: 'e2e-client', targetAgent, params, ...extra };
-}
-
-export const userText = (content: string) => ({ role: 'user', parts: [{ type: 'text', content }] });

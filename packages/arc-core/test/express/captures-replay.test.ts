@@ -29,6 +29,17 @@ const HANDLED = [
   'error_unknown_agent.txt',
 ];
 
+/** Captures of the task methods (and their webhook), recorded for issue 9: no task engine to replay them against yet. */
+const AWAITING_TASK_ENGINE = [
+  'error_task_not_found.txt',
+  'task_cancel.txt',
+  'task_create.txt',
+  'task_info.txt',
+  'task_send.txt',
+  'task_subscribe.txt',
+  'webhook_delivery.txt',
+];
+
 const EXISTING_CHAT = 'chat-14500772';
 
 async function* words(text: string): AsyncGenerator<string> {
@@ -102,8 +113,12 @@ describe('replaying the arc-sdk 1.3.1 captures', () => {
     await server.close({ graceMs: 1000 });
   });
 
-  it('every capture file is covered by a test below', () => {
-    expect(captureNames()).toEqual(HANDLED);
+  it('every capture file is covered by a test below, or listed as awaiting the task engine', () => {
+    expect(captureNames()).toEqual([...HANDLED, ...AWAITING_TASK_ENGINE].sort());
+  });
+
+  describe('awaiting the task engine (issue 9)', () => {
+    for (const name of AWAITING_TASK_ENGINE) it.todo(`${name}: replayed once the task engine lands, issue 9`);
   });
 
   it('the capture parser reads what the markers announce', () => {

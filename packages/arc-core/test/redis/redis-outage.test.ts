@@ -9,9 +9,7 @@
  *
  * Set ARC_REDIS_TIMINGS=1 to print the measured timings.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { findRedisServer, freePort, startRedisServer, suiteNeeding, type RedisServer } from '@arc/devkit';
 import { Redis } from 'ioredis';
 import { createArcServer, type ArcServer } from '../../src/express/server';
 import { RedisChatStore } from '../../src/redis';
@@ -20,61 +18,16 @@ import { ArcRouter, type ArcReply } from '../../src/router/router';
 import type { ChatRecord } from '../../src/state/chat-store';
 import { recordingLogger } from '../support/recording-logger';
 
-const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 /** A bounded operation must settle well within this (1 s connect wait + 1 s command timeout at most). */
 const HANG_LIMIT_MS = 3000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A private redis-server (no persistence) on `port`, resolved once it accepts connections. */
+const startRedis = (port: number): Promise<RedisServer> => startRedisServer({ binary: findRedisServer(), port });
 
-/** Starts redis-server and resolves once it accepts connections. */
-function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(err);
-    };
-    child.once('error', fail);
-    child.once('exit', (code) => fail(new Error(`redis-server exited with ${String(code)}:\n${out}`)));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        child.removeAllListeners('error');
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve(child);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-  });
-}
-
-function kill(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+async function kill(server: RedisServer | undefined): Promise<void> {
+  await server?.stop('SIGKILL');
 }
 
 /** How an operation settled, and when; 'hung' if it did not settle within `limitMs`. */
@@ -126,14 +79,11 @@ async function json(
   return r as never;
 }
 
-const describeIfRedis = existsSync(REDIS_SERVER) || process.env.CI === 'true' ? describe : describe.skip;
-if (!existsSync(REDIS_SERVER)) {
-  console.warn(`${REDIS_SERVER} not found: skipping the Redis outage tests${process.env.CI === 'true' ? ' — not allowed in CI' : ''}`);
-}
+const describeIfRedis = suiteNeeding(['redis-server']);
 
 describeIfRedis('RedisChatStore when Redis hangs, dies and comes back', () => {
   let port: number;
-  let redis: ChildProcess | undefined;
+  let redis: RedisServer | undefined;
   let store: RedisChatStore;
   const recorder = recordingLogger();
   const log = recorder.lines;
@@ -212,7 +162,7 @@ describeIfRedis('RedisChatStore when Redis hangs, dies and comes back', () => {
   });
 
   it('while Redis is down every operation and ping reject promptly, and nothing crashes', async () => {
-    expect(redis?.signalCode).toBe('SIGKILL');
+    expect(redis?.child.signalCode).toBe('SIGKILL');
     for (const [name, op] of [
       ['create', () => store.create(chat('down-1'))],
       ['get', () => store.get('outage-agent', 'up-2')],

@@ -68,10 +68,4 @@ export async function listenPlain(handler: http.RequestListener): Promise<{ serv
 }
 
 /** A port that nothing listens on: bound by the OS, then released. */
-export async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+export { freePort } from '@arc/devkit';
