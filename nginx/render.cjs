@@ -3,8 +3,11 @@
  * Renders the ARC gateway configuration from nginx/arc.conf.template and a description of the
  * upstreams, for every deployment:
  *
- *   docker-compose   node nginx/render.cjs nginx/compose.json --out /etc/nginx/conf.d/default.conf
- *                    (done inside docker/nginx.Dockerfile, so no rendered copy is kept in the repo)
+ *   docker-compose   node nginx/render.cjs --compose --out /etc/nginx/conf.d/default.conf
+ *                    (the description is built from services/manifest.json by composeDescription();
+ *                    done inside docker/nginx.Dockerfile, so no rendered copy is kept in the repo)
+ *                    node nginx/render.cjs --image-main nginx.conf --out nginx.conf
+ *                    (the nginx image's own main context, with the WORKER limits below)
  *   local cluster    scripts/lib/cluster.cjs calls writeStandalone() with the replicas it started
  *   any              node nginx/render.cjs desc.json --standalone /tmp/gw   (nginx.conf + arc.conf)
  *
@@ -13,6 +16,7 @@
  *     "listen": "80",                                  // nginx `listen` argument
  *     "accessLog": "/var/log/nginx/access.log",        // or "off"
  *     "serverId": "nginx",                             // responseAgent of nginx's own errors
+ *     "connLimitPerIp": 256,                           // requests in flight per client address
  *     "services": {                                    // route name -> replicas
  *       "finance": { "servers": ["finance:8001"], "agents": ["finance-agent"] }
  *     }
@@ -24,6 +28,8 @@ const { mkdirSync, readFileSync, writeFileSync, chmodSync } = require('node:fs')
 const { join, resolve } = require('node:path');
 
 const TEMPLATE_DIR = __dirname;
+/** THE list of services (id, agents, default port, replicas); the compose description comes from it. */
+const MANIFEST = join(__dirname, '..', 'services', 'manifest.json');
 /**
  * Passive health and keepalive, the same for every upstream. keepaliveTimeout: how long nginx
  * keeps an idle connection to a replica. It must stay below the services' SHUTDOWN_GRACE_MS
@@ -32,6 +38,22 @@ const TEMPLATE_DIR = __dirname;
  * the replica would otherwise cut them while nginx might be writing a request on one.
  */
 const UPSTREAM = Object.freeze({ maxFails: 2, failTimeout: '5s', keepalive: 32, keepaliveTimeout: '2s', zoneSize: '64k' });
+
+/**
+ * Defaults of a description. connLimitPerIp: requests in flight per client address (nginx's
+ * limit_conn; 429 -44007 beyond it). 256 is far above what one well-behaved client keeps open
+ * (a handful of pooled connections) and still a small share of a worker's connections (WORKER);
+ * behind a NAT or a proxy, everyone shares one address: raise it there.
+ */
+const SITE_DEFAULTS = Object.freeze({ connLimitPerIp: 256 });
+
+/**
+ * The main context's limits. connections: per worker, clients and replicas together (nginx's
+ * default is 512, the nginx image's 1024). rlimitNofile: the workers' file-descriptor limit,
+ * over 2 x connections (a connection may also hold a temporary file for its body) plus logs
+ * and listeners.
+ */
+const WORKER = Object.freeze({ connections: 4096, rlimitNofile: 10000 });
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SERVER = /^(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
@@ -78,6 +100,11 @@ function checkDescription(desc) {
   }
   const serverId = desc.serverId ?? 'nginx';
   if (!NAME.test(serverId)) throw new RenderError(`serverId ${JSON.stringify(serverId)} is not [A-Za-z0-9._-]`);
+  const limit = desc.connLimitPerIp ?? SITE_DEFAULTS.connLimitPerIp;
+  // nginx keeps the count in 16 bits.
+  if (!Number.isInteger(limit) || limit < 1 || limit > 65535) {
+    throw new RenderError(`connLimitPerIp ${JSON.stringify(limit)} is not an integer from 1 to 65535`);
+  }
   return routes;
 }
 
@@ -104,6 +131,7 @@ function renderSite(desc) {
       listen: desc.listen,
       access_log: desc.accessLog ?? '/var/log/nginx/access.log',
       server_id: desc.serverId ?? 'nginx',
+      conn_limit_per_ip: desc.connLimitPerIp ?? SITE_DEFAULTS.connLimitPerIp,
       route_names: services.map((s) => `"${s}"`).join(','),
       route_list: services.join(', '),
     },
@@ -116,7 +144,55 @@ function renderMain({ prefix, workerProcesses = 1, errorLogLevel = 'warn' }) {
   if (!prefix || /[\s;'"{}]/.test(prefix))
     throw new RenderError(`prefix ${JSON.stringify(prefix)} must be a path without spaces or quotes`);
   const template = readFileSync(join(TEMPLATE_DIR, 'main.conf.template'), 'utf8');
-  return fill(template, { prefix, worker_processes: workerProcesses, error_log_level: errorLogLevel }, 'main.conf.template');
+  return fill(
+    template,
+    {
+      prefix,
+      worker_processes: workerProcesses,
+      error_log_level: errorLogLevel,
+      worker_connections: WORKER.connections,
+      worker_rlimit_nofile: WORKER.rlimitNofile,
+    },
+    'main.conf.template',
+  );
+}
+
+/**
+ * The nginx image's own /etc/nginx/nginx.conf with the WORKER limits instead of its
+ * `worker_connections 1024` (the rest - user, worker_processes auto, logs to the container's
+ * output, the conf.d include - stays the image's). Throws if the text does not look as expected.
+ */
+function imageMain(text) {
+  const connections = /^(\s*worker_connections\s+)\d+;/m;
+  if (!connections.test(text) || !/^events\s*\{/m.test(text) || /^\s*worker_rlimit_nofile\b/m.test(text)) {
+    throw new RenderError(
+      'the image main configuration has no `events { worker_connections N; }` to adjust (or already sets worker_rlimit_nofile)',
+    );
+  }
+  return text
+    .replace(connections, `$1${WORKER.connections};`)
+    .replace(/^events\s*\{/m, `worker_rlimit_nofile ${WORKER.rlimitNofile};\n\n$&`);
+}
+
+/**
+ * The docker-compose description, from services/manifest.json: each service is reached by its
+ * compose service name (= its manifest id) on its default port; Docker's DNS gives one address
+ * per replica. nginx listens on 80, logs to the image's access log (the container's output).
+ */
+function composeDescription(manifestFile = MANIFEST) {
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const list = manifest && manifest.services;
+  if (!Array.isArray(list) || list.length === 0) throw new RenderError(`${manifestFile}: "services" must be a non-empty list`);
+  const services = {};
+  for (const s of list) {
+    if (!s || typeof s.id !== 'string' || !Number.isInteger(s.port)) {
+      throw new RenderError(`${manifestFile}: every service needs a string "id" and an integer "port", got ${JSON.stringify(s)}`);
+    }
+    services[s.id] = { servers: [`${s.id}:${s.port}`], agents: s.agents ?? [] };
+  }
+  const desc = { listen: '80', accessLog: '/var/log/nginx/access.log', serverId: 'nginx', services };
+  checkDescription(desc);
+  return desc;
 }
 
 /**
@@ -140,7 +216,19 @@ function readDescription(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-module.exports = { renderSite, renderMain, writeStandalone, readDescription, RenderError, UPSTREAM };
+module.exports = {
+  renderSite,
+  renderMain,
+  imageMain,
+  writeStandalone,
+  readDescription,
+  composeDescription,
+  RenderError,
+  UPSTREAM,
+  SITE_DEFAULTS,
+  WORKER,
+  MANIFEST,
+};
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -152,17 +240,27 @@ if (require.main === module) {
     return value;
   };
   try {
+    const usage =
+      'usage: render.cjs (<description.json> | --compose) [--out file | --standalone dir] | --image-main <nginx.conf> --out file';
     const out = take('--out');
     const standalone = take('--standalone');
-    if (args.length !== 1) throw new RenderError('usage: render.cjs <description.json> [--out file | --standalone dir]');
-    const desc = readDescription(args[0]);
-    if (standalone) {
-      const { args: nginxArgs } = writeStandalone(standalone, desc);
-      process.stdout.write(`nginx ${nginxArgs.map((a) => (/[\s;']/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
-    } else if (out) {
-      writeFileSync(out, renderSite(desc));
+    const mainIn = take('--image-main');
+    const compose = args.indexOf('--compose');
+    if (compose !== -1) args.splice(compose, 1);
+    if (mainIn) {
+      if (args.length || compose !== -1 || standalone || !out) throw new RenderError(usage);
+      writeFileSync(out, imageMain(readFileSync(mainIn, 'utf8')));
     } else {
-      process.stdout.write(renderSite(desc));
+      if (args.length !== (compose === -1 ? 1 : 0)) throw new RenderError(usage);
+      const desc = compose === -1 ? readDescription(args[0]) : composeDescription();
+      if (standalone) {
+        const { args: nginxArgs } = writeStandalone(standalone, desc);
+        process.stdout.write(`nginx ${nginxArgs.map((a) => (/[\s;']/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
+      } else if (out) {
+        writeFileSync(out, renderSite(desc));
+      } else {
+        process.stdout.write(renderSite(desc));
+      }
     }
   } catch (err) {
     process.stderr.write(`render.cjs: ${err.message}\n`);
