@@ -17,6 +17,12 @@ export interface ServiceConfig {
   readonly MAX_CONCURRENT_PER_AGENT: number;
   /** Time a handler has to reply before -41006. */
   readonly HANDLER_TIMEOUT_MS: number;
+  /** A connection must send a complete request head within this (408; closed if it sent nothing). */
+  readonly HEADERS_TIMEOUT_MS: number;
+  /** A whole request, body included, must arrive within this (408); >= HEADERS_TIMEOUT_MS. */
+  readonly REQUEST_TIMEOUT_MS: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly KEEP_ALIVE_TIMEOUT_MS: number;
   /** Shared chat state (any replica serves any chat); unset = in-memory store of this process. */
   readonly REDIS_URL?: string;
   /** Prefix of every Redis key this service writes. */
@@ -25,6 +31,14 @@ export interface ServiceConfig {
   readonly REDIS_TIMEOUT_MS: number;
   /** On SIGTERM, how long requests in flight may take to finish before connections are closed. */
   readonly SHUTDOWN_GRACE_MS: number;
+  /** Largest `params.metadata` a request may carry, in JSON bytes (-32602 above it). */
+  readonly MAX_METADATA_BYTES: number;
+  /** An active chat unused this long expires (memory and Redis); then it answers -43001. */
+  readonly CHAT_IDLE_TTL_SECONDS: number;
+  /** Active chats per agent the in-memory store keeps before chat.start gets -41011 / 503. */
+  readonly MAX_ACTIVE_CHATS_PER_AGENT: number;
+  /** A quiet SSE stream gets a comment line this often, so proxies do not cut it (0: never). */
+  readonly SSE_HEARTBEAT_MS: number;
 }
 
 export class ConfigError extends Error {
@@ -44,10 +58,18 @@ const schema = {
     BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 1024 * 1024 * 1024, default: 10 * 1024 * 1024 },
     MAX_CONCURRENT_PER_AGENT: { type: 'integer', minimum: 1, maximum: 100000, default: 100 },
     HANDLER_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 3600000, default: 120000 },
+    // Defaults and reasons: express/connection-limits.ts. An unset HEADERS_TIMEOUT_MS never exceeds REQUEST_TIMEOUT_MS.
+    HEADERS_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+    REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 30000 },
+    KEEP_ALIVE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 3600000, default: 65000 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9._:-]{0,64}$', default: 'arc:' },
     REDIS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
     SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
+    MAX_METADATA_BYTES: { type: 'integer', minimum: 0, maximum: 1024 * 1024, default: 16 * 1024 },
+    CHAT_IDLE_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 365 * 24 * 3600, default: 24 * 3600 },
+    MAX_ACTIVE_CHATS_PER_AGENT: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100_000 },
+    SSE_HEARTBEAT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 15000 },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;
@@ -67,12 +89,25 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { PORT: number; SER
     if (value !== undefined && value !== '') input[key] = value;
   }
   const raw = { ...input };
-  if (!validate(input)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const name = e.instancePath.slice(1) || String((e.params as { missingProperty?: string }).missingProperty);
-      return `${name}=${JSON.stringify(raw[name])} ${e.message ?? 'is invalid'}`;
-    });
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
-  }
+  const valid = validate(input);
+  const problems = (validate.errors ?? []).map((e) => {
+    const name = e.instancePath.slice(1) || String((e.params as { missingProperty?: string }).missingProperty);
+    return `${name}=${JSON.stringify(raw[name])} ${e.message ?? 'is invalid'}`;
+  });
+  if (valid) problems.push(...relationProblems(input, raw));
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(input as unknown as ServiceConfig);
+}
+
+/** Rules between variables (each valid on its own); may adjust a default in `input`. */
+function relationProblems(input: Record<string, unknown>, raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const headers = input.HEADERS_TIMEOUT_MS as number;
+  const request = input.REQUEST_TIMEOUT_MS as number;
+  if (headers > request) {
+    // The head is part of the request: a default head timeout follows a shorter request timeout.
+    if (raw.HEADERS_TIMEOUT_MS === undefined) input.HEADERS_TIMEOUT_MS = request;
+    else problems.push(`HEADERS_TIMEOUT_MS=${JSON.stringify(raw.HEADERS_TIMEOUT_MS)} must be <= REQUEST_TIMEOUT_MS (${request})`);
+  }
+  return problems;
 }

@@ -9,13 +9,16 @@ import { ArcErrorCode } from '../errors/codes';
 import { UNREADABLE, errorEnvelope } from '../protocol/envelope';
 import type { ArcRouter, RequestMeta } from '../router/router';
 import { readBody } from './body-reader';
-import { writeJson, writeReply } from './reply-writer';
+import { refuseBody } from './refuse-body';
+import { writeReply } from './reply-writer';
 
 export interface ArcRequestHandlerOptions {
   router: ArcRouter;
   bodyLimitBytes: number;
   /** True while the server drains: replies then carry `Connection: close`. */
   isDraining: () => boolean;
+  /** SSE heartbeat interval in ms (0: none). */
+  sseHeartbeatMs?: number;
 }
 
 export function createArcRequestHandler(options: ArcRequestHandlerOptions) {
@@ -28,9 +31,9 @@ export function createArcRequestHandler(options: ArcRequestHandlerOptions) {
       body = await readBody(req, bodyLimitBytes);
     } catch (err) {
       const arc = err instanceof ArcError ? err : new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read');
-      if (arc.code === ArcErrorCode.MessageTooLarge) res.setHeader('Connection', 'close');
+      // Answered before the body was read whole: the client reads the answer, the rest is discarded.
       if (!res.headersSent && !res.destroyed)
-        writeJson(res, arc.code === ArcErrorCode.MessageTooLarge ? 413 : 400, errorEnvelope(UNREADABLE, arc, router.serverId));
+        refuseBody(req, res, arc.code === ArcErrorCode.MessageTooLarge ? 413 : 400, errorEnvelope(UNREADABLE, arc, router.serverId));
       return;
     }
     const meta: RequestMeta = {
@@ -39,10 +42,20 @@ export function createArcRequestHandler(options: ArcRequestHandlerOptions) {
         res.once('close', () => {
           if (!res.writableFinished) abort();
         }),
+      headers: req.headers,
+      // A getter: reading the peer address costs a call into libuv, and most requests never ask.
+      get remoteAddress() {
+        return req.socket.remoteAddress;
+      },
     };
     const reply = await router.handleBody(body, meta);
-    if (res.destroyed) return;
-    const streaming = writeReply(res, reply);
+    if (res.destroyed) {
+      // The caller left while the request was handled: a stream it will never read must still
+      // end, or its concurrency slot would stay taken.
+      if (reply.kind === 'stream') reply.cancel();
+      return;
+    }
+    const streaming = writeReply(res, reply, { sseHeartbeatMs: options.sseHeartbeatMs });
     if (streaming) await streaming;
   };
 }

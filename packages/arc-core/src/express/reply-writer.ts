@@ -12,9 +12,25 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, he
   res.end(text);
 }
 
-/** Resolves when an SSE stream has been written; a JSON reply is written at once (no promise). */
-export function writeReply(res: ServerResponse, reply: ArcReply): Promise<void> | undefined {
-  if (reply.kind === 'stream') return writeSse(res, reply.events);
-  writeJson(res, reply.status, reply.body, reply.retryAfter === undefined ? undefined : { 'Retry-After': reply.retryAfter });
+export interface ReplyWriteOptions {
+  /** SSE heartbeat interval in ms (0: none). */
+  sseHeartbeatMs?: number;
+}
+
+/**
+ * Resolves when an SSE stream has been written; a JSON reply is written at once (no promise).
+ * A stream always ends its exchange: read to the end, or cancelled if the caller leaves.
+ */
+export function writeReply(res: ServerResponse, reply: ArcReply, options: ReplyWriteOptions = {}): Promise<void> | undefined {
+  if (reply.kind === 'stream') {
+    return writeSse(res, reply.events, {
+      onClose: () => reply.cancel(),
+      heartbeatMs: options.sseHeartbeatMs,
+      headers: reply.headers,
+    }).finally(() => reply.cancel());
+  }
+  let headers: Record<string, string | number> | undefined = reply.headers;
+  if (reply.retryAfter !== undefined) headers = { ...headers, 'Retry-After': reply.retryAfter };
+  writeJson(res, reply.status, reply.body, headers);
   return undefined;
 }

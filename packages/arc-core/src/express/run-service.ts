@@ -33,6 +33,11 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     bodyLimitBytes: deps.config.BODY_LIMIT_BYTES,
     maxConcurrentPerAgent: deps.config.MAX_CONCURRENT_PER_AGENT,
     handlerTimeoutMs: deps.config.HANDLER_TIMEOUT_MS,
+    headersTimeoutMs: deps.config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: deps.config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: deps.config.KEEP_ALIVE_TIMEOUT_MS,
+    maxMetadataBytes: deps.config.MAX_METADATA_BYTES,
+    sseHeartbeatMs: deps.config.SSE_HEARTBEAT_MS,
   };
 }
 
@@ -52,8 +57,14 @@ export async function runService(
   }
   const logger = createLogger({ level: config.LOG_LEVEL, service: config.SERVER_ID });
   const chatStore: ChatStore = config.REDIS_URL
-    ? new RedisChatStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS, logger })
-    : new MemoryChatStore();
+    ? new RedisChatStore({
+        url: config.REDIS_URL,
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        commandTimeoutMs: config.REDIS_TIMEOUT_MS,
+        idleTtlSeconds: config.CHAT_IDLE_TTL_SECONDS,
+        logger,
+      })
+    : new MemoryChatStore({ idleTtlSeconds: config.CHAT_IDLE_TTL_SECONDS, maxActivePerAgent: config.MAX_ACTIVE_CHATS_PER_AGENT });
   const server = options.build({ config, logger, chatStore });
 
   let stopping = false;

@@ -9,19 +9,21 @@
  * verbs on /arc → 405 + `Allow: POST`; any other path → 404; all answers are JSON.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { ArcError } from '../errors/arc-error';
-import { ArcErrorCode } from '../errors/codes';
+import type { Express, Response } from 'express';
 import type { Logger } from '../logging/logger';
-import { UNREADABLE, errorEnvelope } from '../protocol/envelope';
 import type { StandardMethod } from '../protocol/types';
 import type { ArcAgent, ArcHandler, HandlerOptions } from '../router/agent';
+import type { HookMap, HookName } from '../router/hooks';
 import { ArcRouter, type RouterOptions } from '../router/router';
 import type { ChatStore } from '../state/chat-store';
 import { createArcRequestHandler } from './arc-request-handler';
+import { resolveTimeouts, type HttpTimeouts } from './connection-limits';
+import { answerHttpError, buildExpressApp } from './express-app';
+import { refuseMissingHost } from './http-errors';
+import { createHttpServer } from './http-server';
 import { writeJson } from './reply-writer';
 
 const CORE_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -32,6 +34,14 @@ export interface ArcServerOptions extends RouterOptions {
   version?: string;
   /** Largest request body in bytes; larger ones get -45004 / 413 (default 10 MiB). */
   bodyLimitBytes?: number;
+  /** A comment line keeps quiet SSE streams alive every this many ms (default 15000; 0: none). */
+  sseHeartbeatMs?: number;
+  /** A connection must send a complete request head within this many ms (default 10000); 408 otherwise. */
+  headersTimeoutMs?: number;
+  /** The whole request, body included, must arrive within this many ms (default 30000); 408 otherwise. */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this many ms (default 65000). */
+  keepAliveTimeoutMs?: number;
   chatStore?: ChatStore;
   logger?: Logger;
 }
@@ -49,6 +59,7 @@ export class ArcServer {
   private readonly description: string;
   private readonly version: string;
   private readonly bodyLimitBytes: number;
+  private readonly timeouts: HttpTimeouts;
   private http: Server | undefined;
   private draining = false;
   private readonly handleArc: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -59,7 +70,13 @@ export class ArcServer {
     this.description = options.description ?? `ARC server ${options.serverId}`;
     this.version = options.version ?? CORE_VERSION;
     this.bodyLimitBytes = options.bodyLimitBytes ?? 10 * 1024 * 1024;
-    this.handleArc = createArcRequestHandler({ router: this.router, bodyLimitBytes: this.bodyLimitBytes, isDraining: () => this.draining });
+    this.timeouts = resolveTimeouts(options);
+    this.handleArc = createArcRequestHandler({
+      router: this.router,
+      bodyLimitBytes: this.bodyLimitBytes,
+      isDraining: () => this.draining,
+      sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    });
     this.app = this.buildApp();
   }
 
@@ -68,6 +85,12 @@ export class ArcServer {
   agentHandler(agentId: string, method: string, handler: ArcHandler, options?: HandlerOptions): this;
   agentHandler(agentId: string, method: string, handler: ArcHandler<never>, options?: HandlerOptions): this {
     this.router.agent(agentId).on(method, handler as unknown as ArcHandler, options);
+    return this;
+  }
+
+  /** Adds a hook to a stage of the request pipeline (auth, limits, metrics, tracing; see router/hooks.ts). */
+  addHook<N extends HookName>(name: N, hook: HookMap[N]): this {
+    this.router.addHook(name, hook);
     return this;
   }
 
@@ -88,11 +111,11 @@ export class ArcServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(port: number, host = '0.0.0.0'): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
-      const server = createServer((req, res) => this.onRequest(req, res));
+      const server = createHttpServer(
+        { serverId: this.serverId, bodyLimitBytes: this.bodyLimitBytes, timeouts: this.timeouts, logger: this.logger },
+        (req, res) => this.onRequest(req, res),
+      );
       server.listen(port, host);
-      // Longer than nginx's upstream keepalive so nginx, not Node, closes idle connections.
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
       server.once('error', reject);
       server.once('listening', () => {
         server.off('error', reject);
@@ -116,6 +139,8 @@ export class ArcServer {
    * none of Express's routing, query parsing or body parsers); everything else goes to Express.
    */
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // HTTP/1.1 requires Host; Node's own check (requireHostHeader) would answer a bare 400.
+    if (req.headers.host === undefined && req.httpVersionMinor === 1) return refuseMissingHost(req, res, this.serverId);
     const url = req.url;
     if (req.method === 'POST' && (url === '/arc' || url === '/arc/')) {
       this.handleArc(req, res).catch((err: unknown) => this.onHttpError(err, res));
@@ -158,77 +183,21 @@ export class ArcServer {
     await this.router.chatStore.dispose();
   }
 
-  // ---- Express app ----
+  // ---- the Express app (everything but the POST /arc fast path) ----
 
   private buildApp(): Express {
-    const app = express();
-    app.disable('x-powered-by');
-    app.set('etag', false);
-
-    // Readiness: can this replica serve (chat store reachable, not draining)? 200 or 503.
-    app.get('/health', (_req, res) => void this.health(res));
-    // Liveness: the process is up and its event loop answers (restart it if this fails).
-    app.get('/health/live', (_req, res) => writeJson(res, 200, { status: 'alive', server_id: this.serverId }));
-    app.get('/agent-info', (_req, res) => writeJson(res, 200, this.agentInfo()));
-
-    // The same handler as the fast path in onRequest, for when `app` is mounted in another server.
-    app.post('/arc', (req, res, next) => {
-      this.handleArc(req, res).catch(next);
+    return buildExpressApp({
+      serverId: this.serverId,
+      logger: this.logger,
+      bodyLimitBytes: this.bodyLimitBytes,
+      handleArc: this.handleArc,
+      health: (res) => this.health(res),
+      agentInfo: () => this.agentInfo(),
     });
-    app.all('/arc', (req, res) => {
-      res.setHeader('Allow', 'POST');
-      writeJson(
-        res,
-        405,
-        errorEnvelope(
-          UNREADABLE,
-          new ArcError(ArcErrorCode.InvalidRequest, `HTTP method ${req.method} is not allowed on /arc; send ARC requests with POST`, {
-            allow: ['POST'],
-          }),
-          this.serverId,
-        ),
-      );
-    });
-    app.use((req, res) => {
-      writeJson(
-        res,
-        404,
-        errorEnvelope(
-          UNREADABLE,
-          new ArcError(ArcErrorCode.InvalidRequest, `No route for ${req.method} ${req.path}; ARC requests go to POST /arc`),
-          this.serverId,
-        ),
-      );
-    });
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => this.onHttpError(err, res));
-    return app;
   }
 
-  /** Errors from body reading (size, encoding, abort) and anything else that escaped. */
   private onHttpError(err: unknown, res: ServerResponse): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const e = err as { type?: string; status?: number; limit?: number };
-    let arc: ArcError;
-    if (e.type === 'entity.too.large') {
-      arc = new ArcError(ArcErrorCode.MessageTooLarge, `Request body exceeds the limit of ${this.bodyLimitBytes} bytes`, {
-        limitBytes: this.bodyLimitBytes,
-      });
-    } else if (e.type === 'request.aborted') {
-      return;
-    } else if (e.type === 'encoding.unsupported') {
-      arc = new ArcError(ArcErrorCode.ParseError, 'Parse error: unsupported Content-Encoding', {});
-    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      arc = new ArcError(ArcErrorCode.ParseError, 'Parse error: the request body could not be read', {});
-    } else {
-      const errorId = crypto.randomUUID();
-      this.logger.error('unexpected HTTP error', { errorId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-      arc = new ArcError(ArcErrorCode.InternalError, 'Internal error', { errorId });
-    }
-    const status = arc.code === ArcErrorCode.MessageTooLarge ? 413 : arc.code === ArcErrorCode.InternalError ? 500 : 400;
-    writeJson(res, status, errorEnvelope(UNREADABLE, arc, this.serverId));
+    answerHttpError(err, res, { serverId: this.serverId, logger: this.logger, bodyLimitBytes: this.bodyLimitBytes });
   }
 
   private async health(res: Response): Promise<void> {

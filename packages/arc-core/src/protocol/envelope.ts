@@ -4,6 +4,7 @@
  * the SDK server's do, with `null` when there was none).
  */
 import type { ArcError } from '../errors/arc-error';
+import { echoable } from './limits';
 import { ARC_VERSION, type ArcErrorResponse, type ArcSuccessResponse, type RequestId } from './types';
 
 /** What could be read of a request, for addressing a reply (possibly to a broken request). */
@@ -50,14 +51,18 @@ export function successEnvelope<R>(
   return env;
 }
 
+/**
+ * An error answer to whatever could be read of a request. Only strings short enough to be valid
+ * envelope fields are echoed (DECISIONS.md 12): a 9 MiB `targetAgent` is not sent back.
+ */
 export function errorEnvelope(address: ReplyAddress, error: ArcError, serverId: string): ArcErrorResponse {
-  const id = typeof address.id === 'string' || typeof address.id === 'number' ? address.id : null;
+  const id = typeof address.id === 'number' ? address.id : (echoable(address.id) ?? null);
   return {
     arc: ARC_VERSION,
     id,
-    responseAgent: typeof address.targetAgent === 'string' ? address.targetAgent : serverId,
-    targetAgent: typeof address.requestAgent === 'string' ? address.requestAgent : 'unknown',
-    traceId: typeof address.traceId === 'string' ? address.traceId : null,
+    responseAgent: echoable(address.targetAgent) ?? serverId,
+    targetAgent: echoable(address.requestAgent) ?? 'unknown',
+    traceId: echoable(address.traceId) ?? null,
     result: null,
     error: { code: error.code, message: error.message, details: error.details },
   };

@@ -4,6 +4,7 @@
  * leniencies DECISIONS.md asks for: lowercase part types accepted, DataPart content of any JSON
  * type, extra keys allowed (the Python SDK models allow them).
  */
+import { MAX_ID_LENGTH, MAX_REASON_LENGTH } from './limits';
 import { TASK_EVENTS } from './types';
 
 export type JsonSchema = Record<string, unknown>;
@@ -56,7 +57,8 @@ export const messageSchema: JsonSchema = {
   },
 };
 
-const id = { type: 'string', minLength: 1 };
+const id = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH };
+const reason = { type: ['string', 'null'], maxLength: MAX_REASON_LENGTH };
 const metadata = { type: 'object' };
 const taskEvent = { type: 'string', enum: [...TASK_EVENTS] };
 
@@ -66,12 +68,13 @@ export const envelopeSchema: JsonSchema = {
   required: ['arc', 'id', 'method', 'requestAgent', 'targetAgent', 'params'],
   properties: {
     arc: { const: '1.0' },
-    id: { type: ['string', 'number'] },
-    method: { type: 'string', minLength: 1 },
-    requestAgent: { type: 'string', minLength: 1 },
-    targetAgent: { type: 'string', minLength: 1 },
+    // DECISIONS.md 12: envelope strings are at most MAX_ID_LENGTH characters.
+    id: { type: ['string', 'number'], maxLength: MAX_ID_LENGTH },
+    method: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
+    requestAgent: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
+    targetAgent: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
     params: { type: 'object' },
-    traceId: { type: 'string' },
+    traceId: { type: 'string', maxLength: MAX_ID_LENGTH },
   },
 };
 
@@ -90,7 +93,7 @@ export const paramsSchemas: Record<string, JsonSchema> = {
   'chat.end': {
     type: 'object',
     required: ['chatId'],
-    properties: { chatId: id, reason: { type: ['string', 'null'] } },
+    properties: { chatId: id, reason },
   },
   'task.create': {
     type: 'object',
@@ -114,7 +117,7 @@ export const paramsSchemas: Record<string, JsonSchema> = {
   'task.cancel': {
     type: 'object',
     required: ['taskId'],
-    properties: { taskId: id, reason: { type: ['string', 'null'] } },
+    properties: { taskId: id, reason },
   },
   'task.subscribe': {
     type: 'object',

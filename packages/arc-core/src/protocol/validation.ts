@@ -7,6 +7,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
+import { clip } from './limits';
 import { envelopeSchema, paramsSchemas, type JsonSchema } from './schemas';
 import { ARC_VERSION, type ArcRequest } from './types';
 
@@ -23,7 +24,8 @@ export function fieldPath(root: string, instancePath: string): string {
   if (instancePath === '') return root;
   let out = root;
   for (const raw of instancePath.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    // A custom schema may reach into a client's own keys: show a bounded prefix of those.
+    const seg = String(clip(raw.replace(/~1/g, '/').replace(/~0/g, '~'), 64));
     out += /^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`;
   }
   return out;
@@ -61,6 +63,8 @@ export function describeAjvError(root: string, err: ErrorObject): string {
       return `${path} must contain at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`;
     case 'minLength':
       return `${path} must not be empty`;
+    case 'maxLength':
+      return `${path} must be at most ${String(p.limit)} characters`;
     case 'format':
       return `${path} must be a valid ${String(p.format)}`;
     case 'pattern':
@@ -114,7 +118,9 @@ export class ArcValidator {
       if (!(field in obj)) throw new ArcError(ArcErrorCode.InvalidRequest, `Missing required field: ${field}`, { field });
     }
     if (obj.arc !== ARC_VERSION) {
-      throw new ArcError(ArcErrorCode.InvalidArcVersion, `Invalid ARC version: ${String(obj.arc)}`, { supportedVersion: ARC_VERSION });
+      throw new ArcError(ArcErrorCode.InvalidArcVersion, `Invalid ARC version: ${String(clip(obj.arc, 32))}`, {
+        supportedVersion: ARC_VERSION,
+      });
     }
     const err = errs[0]!;
     const field = err.instancePath.slice(1);

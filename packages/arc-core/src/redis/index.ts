@@ -5,4 +5,5 @@
  *   import { RedisChatStore } from '@arc/core/redis';
  *   const server = createArcServer({ serverId, chatStore: new RedisChatStore({ url: process.env.REDIS_URL }) });
  */
-export { RedisChatStore, chatKey, redisClientOptions, type RedisChatStoreOptions } from './redis-chat-store';
+export { RedisChatStore, redisClientOptions, type RedisChatStoreOptions } from './redis-chat-store';
+export { chatKey } from './keys';

@@ -2,15 +2,8 @@
  * A ChatStore in Redis, so that any replica can serve any chat. Import it from
  * `@arc/core/redis`; the protocol core never loads ioredis.
  *
- * Key layout (one key per chat, nothing else is written):
- *
- *   <keyPrefix>chat:<agentId>:<chatId>      a Redis HASH, keyPrefix defaults to 'arc:'
- *
- *   e.g. arc:chat:finance-agent:chat-0123456789abcdef
- *
- *   agentId and chatId are written as they are, except that '%' becomes '%25' and ':' becomes
- *   '%3A', so the key is unambiguous even for agent ids that contain ':' (agent 'a:b' with chat
- *   'c' and agent 'a' with chat 'b:c' are two keys). See `chatKey()`.
+ * Key layout: one HASH per chat, named by `chatKey()` in keys.ts
+ * (`<keyPrefix>chat:<agentId>:<chatId>`, keyPrefix defaults to 'arc:'); nothing else is written.
  *
  *   Hash fields:
  *     chatId, agentId, requestAgent, status ('ACTIVE' | 'PAUSED' | 'CLOSED'),
@@ -18,12 +11,13 @@
  *     reason     JSON: '"text"' or 'null'; absent until the chat is closed
  *     metadata   JSON object; absent when the chat has none
  *
- * Lifetime: an ACTIVE chat has no TTL (it lives until it is closed or deleted). Closing sets
- * status CLOSED and a TTL of `closedTtlSeconds` (default CLOSED_CHAT_TTL_SECONDS, 24 h) on the
- * key, so late callers get "already closed" for a day, and then Redis forgets the chat.
+ * Lifetime: every key has a TTL. An ACTIVE chat gets `idleTtlSeconds` (default 24 h) at create
+ * and again at each `touch` (a chat.message), so an abandoned chat - or one whose create timed
+ * out here but ran in Redis - is forgotten by Redis itself. Closing sets status CLOSED and a TTL
+ * of `closedTtlSeconds` (default 24 h), so late callers get "already closed" for a day.
  *
- * Atomicity: create and close are Lua scripts (EVALSHA, falling back to EVAL after NOSCRIPT, e.g.
- * when Redis restarted), so create never overwrites and of concurrent closers exactly one wins.
+ * Atomicity: create, touch and close are Lua scripts (scripts.ts), so create never overwrites
+ * and of concurrent closers exactly one wins.
  *
  * Failure: Redis trouble is an error, never a hang. The client does not queue commands while
  * disconnected (enableOfflineQueue false), does not resend commands that were in flight when the
@@ -34,11 +28,12 @@
  * timer, so even an injected client without `commandTimeout` cannot hang a request.
  * The chat lifecycle turns these errors into -41002 / 503 with retryAfter.
  */
-import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { silentLogger, type Logger } from '../logging/logger';
 import type { ChatStatus } from '../protocol/types';
-import { CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from '../state/chat-store';
+import { CHAT_IDLE_TTL_SECONDS, CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from '../state/chat-store';
+import { chatKey } from './keys';
+import { CLOSE_CHAT, CREATE_CHAT, TOUCH_CHAT, runScript } from './scripts';
 
 export interface RedisChatStoreOptions {
   /** Redis URL, e.g. redis://:password@host:6379/0 (default redis://127.0.0.1:6379). Not with `client`. */
@@ -52,6 +47,8 @@ export interface RedisChatStoreOptions {
   keyPrefix?: string;
   /** How long a closed chat is remembered (default CLOSED_CHAT_TTL_SECONDS, 24 h). */
   closedTtlSeconds?: number;
+  /** How long an ACTIVE chat lives without use (default CHAT_IDLE_TTL_SECONDS, 24 h). */
+  idleTtlSeconds?: number;
   /** Longest time one operation may take before it rejects (default 1000 ms). */
   commandTimeoutMs?: number;
   /** Longest time one connection attempt may take (default 2000 ms). */
@@ -80,54 +77,14 @@ export function redisClientOptions(options: { commandTimeoutMs?: number; connect
   };
 }
 
-/** The key of one chat (see the layout above). */
-export function chatKey(keyPrefix: string, agentId: string, chatId: string): string {
-  return `${keyPrefix}chat:${escapeKeyPart(agentId)}:${escapeKeyPart(chatId)}`;
-}
-
-function escapeKeyPart(part: string): string {
-  return part.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
-}
-
-interface LuaScript {
-  source: string;
-  sha: string;
-}
-
-function lua(source: string): LuaScript {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
-/** KEYS[1] chat; ARGV[1] TTL in ms (0: none); ARGV[2..] field, value, … → 1 created, 0 exists. */
-const CREATE = lua(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-local ttl = tonumber(ARGV[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1
-`);
-
-/**
- * KEYS[1] chat; ARGV[1] closedAt; ARGV[2] reason (JSON); ARGV[3] TTL in ms
- * → {'not-found'} | {'already-closed'} | {'ok', field, value, …}
- */
-const CLOSE = lua(`
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'not-found'} end
-if status == 'CLOSED' then return {'already-closed'} end
-redis.call('HSET', KEYS[1], 'status', 'CLOSED', 'closedAt', ARGV[1], 'updatedAt', ARGV[1], 'reason', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local out = redis.call('HGETALL', KEYS[1])
-table.insert(out, 1, 'ok')
-return out
-`);
-
 export class RedisChatStore implements ChatStore {
   /** The ioredis client (for diagnostics and tests). */
   readonly client: Redis;
   readonly keyPrefix: string;
   private readonly ownsClient: boolean;
   private readonly closedTtlMs: number;
+  private readonly idleTtlMs: number;
+  private readonly idleTtlArg: string;
   private readonly commandTimeoutMs: number;
   private readonly logger: Logger;
   private disposed = false;
@@ -145,9 +102,9 @@ export class RedisChatStore implements ChatStore {
 
   constructor(options: RedisChatStoreOptions = {}) {
     if (options.client && options.url !== undefined) throw new TypeError('RedisChatStore: give either url or client, not both');
-    const ttlSeconds = options.closedTtlSeconds ?? CLOSED_CHAT_TTL_SECONDS;
-    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('RedisChatStore: closedTtlSeconds must be a positive number');
-    this.closedTtlMs = Math.max(1, Math.round(ttlSeconds * 1000));
+    this.closedTtlMs = ttlMs(options.closedTtlSeconds ?? CLOSED_CHAT_TTL_SECONDS, 'closedTtlSeconds');
+    this.idleTtlMs = ttlMs(options.idleTtlSeconds ?? CHAT_IDLE_TTL_SECONDS, 'idleTtlSeconds');
+    this.idleTtlArg = String(this.idleTtlMs);
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.keyPrefix = options.keyPrefix ?? DEFAULT_PREFIX;
     this.logger = options.logger ?? silentLogger;
@@ -183,9 +140,11 @@ export class RedisChatStore implements ChatStore {
     if (record.closedAt !== undefined) fields.push('closedAt', record.closedAt);
     if (record.reason !== undefined) fields.push('reason', JSON.stringify(record.reason));
     if (record.metadata !== undefined) fields.push('metadata', JSON.stringify(record.metadata));
-    const ttl = record.status === 'CLOSED' ? this.closedTtlMs : 0;
+    // Every chat expires: after closedTtl once closed, after idleTtl without use while active (so
+    // a chat whose create timed out on our side, but ran in Redis, is cleaned up too).
+    const ttl = record.status === 'CLOSED' ? this.closedTtlMs : this.idleTtlMs;
     const created = await this.run('create', () =>
-      this.script(CREATE, this.keyOf(record.agentId, record.chatId), [String(ttl), ...fields]),
+      runScript(this.client, CREATE_CHAT, this.keyOf(record.agentId, record.chatId), [String(ttl), ...fields]),
     );
     return created === 1;
   }
@@ -195,17 +154,21 @@ export class RedisChatStore implements ChatStore {
     return Object.keys(hash).length === 0 ? undefined : decodeChat(hash);
   }
 
+  async touch(agentId: string, chatId: string): Promise<ChatRecord | undefined> {
+    const flat = await this.run('touch', () => runScript(this.client, TOUCH_CHAT, this.keyOf(agentId, chatId), [this.idleTtlArg]));
+    if (!Array.isArray(flat)) throw new Error('Redis chat store touch: unexpected reply from Redis');
+    return flat.length === 0 ? undefined : decodeChat(pairs(flat));
+  }
+
   async close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome> {
     const reply = await this.run('close', () =>
-      this.script(CLOSE, this.keyOf(agentId, chatId), [closedAt, JSON.stringify(reason), String(this.closedTtlMs)]),
+      runScript(this.client, CLOSE_CHAT, this.keyOf(agentId, chatId), [closedAt, JSON.stringify(reason), String(this.closedTtlMs)]),
     );
     if (!Array.isArray(reply) || reply.length === 0) throw new Error('Redis chat store close: unexpected reply from Redis');
     const [outcome, ...flat] = reply as unknown[];
     if (outcome === 'not-found' || outcome === 'already-closed') return { ok: false, reason: outcome };
     if (outcome !== 'ok') throw new Error('Redis chat store close: unexpected reply from Redis');
-    const hash: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
-    return { ok: true, chat: decodeChat(hash) };
+    return { ok: true, chat: decodeChat(pairs(flat)) };
   }
 
   async delete(agentId: string, chatId: string): Promise<void> {
@@ -275,15 +238,6 @@ export class RedisChatStore implements ChatStore {
     return this.attempt;
   }
 
-  private async script(script: LuaScript, key: string, args: string[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(script.sha, 1, key, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.client.eval(script.source, 1, key, ...args);
-    }
-  }
-
   private connectionTrouble(message: string): void {
     if (this.disposed) return;
     if (!this.lost) {
@@ -299,6 +253,18 @@ export class RedisChatStore implements ChatStore {
     this.client.off('close', this.onClose);
     this.client.off('ready', this.onReady);
   }
+}
+
+function ttlMs(seconds: number, name: string): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`RedisChatStore: ${name} must be a positive number`);
+  return Math.max(1, Math.round(seconds * 1000));
+}
+
+/** A flat [field, value, …] reply as an object. */
+function pairs(flat: unknown[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
+  return hash;
 }
 
 function decodeChat(hash: Record<string, string>): ChatRecord {

@@ -34,6 +34,8 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** A logger bound to this request (traceId, request id, agent, method). */
   readonly logger: Logger;
+  /** What the pipeline's hooks left for the handler (e.g. the authenticated caller). */
+  readonly locals: Record<string, unknown>;
 }
 
 /** What a chat.start / chat.message handler may return. */

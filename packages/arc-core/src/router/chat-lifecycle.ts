@@ -8,9 +8,12 @@ import { ArcError, errors } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
 import type { Logger } from '../logging/logger';
 import type { ChatStartParams } from '../protocol/types';
-import type { ChatRecord, ChatStore } from '../state/chat-store';
+import { ChatStoreFullError, type ChatRecord, type ChatStore } from '../state/chat-store';
 import { isoNow } from '../util/iso-now';
 import { newChatId } from './chat-id';
+
+/** Active chats free up only as they end or expire: ask callers to come back later than for a busy agent. */
+const FULL_RETRY_AFTER_SECONDS = 10;
 
 export class ChatLifecycle {
   constructor(
@@ -54,8 +57,12 @@ export class ChatLifecycle {
     }
   }
 
-  async requireOpen(agentId: string, chatId: string): Promise<ChatRecord> {
-    const chat = await this.guard(this.store.get(agentId, chatId), 'get');
+  /**
+   * The open chat a request is about; `use` (chat.message) also restarts its idle expiry.
+   * An unknown or expired chat is -43001, a closed one -43002.
+   */
+  async requireOpen(agentId: string, chatId: string, use = false): Promise<ChatRecord> {
+    const chat = await this.guard(use ? this.store.touch(agentId, chatId) : this.store.get(agentId, chatId), use ? 'touch' : 'get');
     if (!chat) throw errors.chatNotFound(chatId);
     if (chat.status === 'CLOSED') throw errors.chatAlreadyClosed(chatId);
     return chat;
@@ -70,6 +77,14 @@ export class ChatLifecycle {
   private guard<T>(op: Promise<T>, what: string): Promise<T> {
     return op.catch((err: unknown) => {
       if (err instanceof ArcError) throw err;
+      if (err instanceof ChatStoreFullError) {
+        throw new ArcError(
+          ArcErrorCode.AgentCapacityExceeded,
+          `Agent ${err.agentId} has too many active chats (${err.limit}); end chats you no longer need, or retry later`,
+          { agentId: err.agentId, limit: err.limit },
+          { retryAfter: FULL_RETRY_AFTER_SECONDS },
+        );
+      }
       this.logger.error('chat store unavailable', { op: what, err: err instanceof Error ? err.message : String(err) });
       throw new ArcError(
         ArcErrorCode.AgentNotAvailable,

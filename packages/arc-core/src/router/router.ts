@@ -1,27 +1,40 @@
 /**
- * The transport-free request pipeline: parse → validate the envelope → route by `targetAgent`
- * and method → validate params → (chat lifecycle) → handler → reply. It returns a JSON reply or
- * an SSE event stream for an adapter (express/, or a bare node:http server) to write, and logs
- * one structured line per request.
+ * The transport-free request pipeline:
+ *
+ *   parse → [onRequest] → validate the envelope → route by `targetAgent` and method → validate
+ *   params and limits → [preHandler] → concurrency slot → dispatch (chat lifecycle, handler)
+ *   → [onSend] → reply … [onResponse] when the exchange is over; [onError] on the way out of a
+ *   failure.
+ *
+ * It returns a JSON reply or an SSE stream for an adapter (express/, or a bare node:http
+ * server) to write, and logs one structured line per request. Files: hooks.ts (the stages),
+ * request-state.ts (one request), dispatch.ts (methods), chat-stream.ts (SSE replies),
+ * invoker.ts (handlers and timeouts), access-log.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import { ArcError, errors } from '../errors/arc-error';
 import { ArcErrorCode, httpStatusFor, isRetryable } from '../errors/codes';
-import { silentLogger, type LogEntry, type Logger } from '../logging/logger';
+import { silentLogger, type Logger } from '../logging/logger';
 import { addressOf, errorEnvelope, successEnvelope } from '../protocol/envelope';
+import { DEFAULT_MAX_METADATA_BYTES, clip } from '../protocol/limits';
 import { canonicalMethod, normalizeAliasParams } from '../protocol/methods';
 import { parseJsonBody } from '../protocol/parse';
 import { normalizeMessage } from '../protocol/parts';
-import type { SseEvent } from '../protocol/sse';
-import type { ArcRequest, ArcResponse, ChatEndParams, ChatMessageParams, ChatStartParams, Message, Part } from '../protocol/types';
 import { ArcValidator } from '../protocol/validation';
-import type { ChatRecord, ChatStore } from '../state/chat-store';
+import type { ChatStore } from '../state/chat-store';
 import { MemoryChatStore } from '../state/memory-chat-store';
-import { ArcAgent, type ArcHandler, type ChatReply, type HandlerContext, type RegisteredHandler } from './agent';
+import { accessLogEntry } from './access-log';
+import { ArcAgent, type RegisteredHandler } from './agent';
 import { ChatLifecycle } from './chat-lifecycle';
+import type { StreamTransport } from './chat-stream';
 import { ConcurrencyLimit } from './concurrency';
-import { chunkPart, collectReply, isAsyncIterable, replyMessage } from './replies';
+import { Dispatcher } from './dispatch';
+import { Hooks, runErrorHooks, runRequestHooks, runSendHooks, type HookMap, type HookName } from './hooks';
+import { HandlerInvoker } from './invoker';
+import { RequestState, type ArcReply, type RequestMeta } from './request-state';
+
+export type { ArcReply, JsonReply, RequestMeta, StreamReply } from './request-state';
 
 export interface RouterOptions {
   /** Names this server in logs, /health and error envelopes. */
@@ -30,20 +43,10 @@ export interface RouterOptions {
   logger?: Logger;
   /** Requests in flight per agent before -41011 / 503 (default 100). */
   maxConcurrentPerAgent?: number;
-  /** Time a handler has to produce its reply before -41006 (default 120 s). */
+  /** Time a handler has to produce its reply, and each chunk of a stream, before -41006 (default 120 s). */
   handlerTimeoutMs?: number;
-}
-
-export type ArcReply =
-  | { kind: 'json'; status: number; body: ArcResponse; retryAfter?: number }
-  | { kind: 'stream'; status: 200; events: AsyncIterable<SseEvent> };
-
-export interface RequestMeta {
-  /**
-   * Registers a callback for when the caller disconnects before the reply is written. Called
-   * lazily, only when a handler reads `context.signal`, so the hot path adds no listener.
-   */
-  onDisconnect?: (abort: () => void) => void;
+  /** Largest `params.metadata` accepted, as JSON bytes (default 16 KiB); larger is -32602. */
+  maxMetadataBytes?: number;
 }
 
 interface AgentEntry {
@@ -51,60 +54,26 @@ interface AgentEntry {
   limit: ConcurrencyLimit;
 }
 
-class RequestContext implements HandlerContext {
-  chat: ChatRecord | undefined = undefined;
-  private bound: Logger | undefined = undefined;
-  private controller: AbortController | undefined = undefined;
-
-  constructor(
-    readonly agentId: string,
-    readonly method: string,
-    readonly requestId: ArcRequest['id'],
-    readonly traceId: string | undefined,
-    readonly requestAgent: string,
-    readonly stream: boolean,
-    private readonly rootLogger: Logger,
-    private readonly meta: RequestMeta,
-  ) {}
-
-  /** Created on first use: most handlers never look at it. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      const controller = new AbortController();
-      this.controller = controller;
-      this.meta.onDisconnect?.(() => controller.abort());
-    }
-    return this.controller.signal;
-  }
-
-  abort(): void {
-    this.controller?.abort();
-  }
-
-  get logger(): Logger {
-    this.bound ??= this.rootLogger.child({ traceId: this.traceId, id: this.requestId, agent: this.agentId, method: this.method });
-    return this.bound;
-  }
-}
-
 export class ArcRouter {
   readonly serverId: string;
   readonly chatStore: ChatStore;
   readonly logger: Logger;
+  readonly hooks = new Hooks();
   private readonly validator = new ArcValidator();
   private readonly agents = new Map<string, AgentEntry>();
   private readonly customValidators = new WeakMap<RegisteredHandler, ValidateFunction>();
-  private readonly chats: ChatLifecycle;
   private readonly maxConcurrent: number;
-  private readonly handlerTimeoutMs: number;
+  private readonly maxMetadataBytes: number;
+  private readonly dispatcher: Dispatcher;
 
   constructor(options: RouterOptions) {
     this.serverId = options.serverId;
     this.chatStore = options.chatStore ?? new MemoryChatStore();
     this.logger = options.logger ?? silentLogger;
     this.maxConcurrent = options.maxConcurrentPerAgent ?? 100;
-    this.handlerTimeoutMs = options.handlerTimeoutMs ?? 120_000;
-    this.chats = new ChatLifecycle(this.chatStore, this.logger);
+    this.maxMetadataBytes = options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
+    const invoker = new HandlerInvoker(options.handlerTimeoutMs ?? 120_000);
+    this.dispatcher = new Dispatcher(new ChatLifecycle(this.chatStore, this.logger), invoker, (err, ctx) => this.asArcError(err, ctx));
   }
 
   /** Mounts an agent. Two agents with one id in one router is a programming error (-41010). */
@@ -119,6 +88,12 @@ export class ArcRouter {
   /** The agent with this id, created and mounted on first use (the guide's `agent_handler` style). */
   agent(agentId: string): ArcAgent {
     return this.agents.get(agentId)?.agent ?? this.addAgent(new ArcAgent(agentId));
+  }
+
+  /** Adds a hook to a stage of the pipeline (see hooks.ts). */
+  addHook<N extends HookName>(name: N, hook: HookMap[N]): this {
+    this.hooks.add(name, hook);
+    return this;
   }
 
   get agentList(): ArcAgent[] {
@@ -139,52 +114,64 @@ export class ArcRouter {
     try {
       body = parseJsonBody(raw);
     } catch (err) {
-      return Promise.resolve(this.errorReply(err, undefined, false, start, undefined));
+      return this.errorReply(err, new RequestState(start, meta, undefined, this.logger));
     }
     return this.handle(body, meta, start);
   }
 
   /** Handles a parsed request body. */
   async handle(body: unknown, meta: RequestMeta = {}, start = performance.now()): Promise<ArcReply> {
-    let stream = false;
-    let req: ArcRequest | undefined;
+    const ctx = new RequestState(start, meta, body, this.logger);
+    const hooks = this.hooks;
     try {
-      req = this.validator.validateEnvelope(body);
+      if (hooks.onRequest !== null) await runRequestHooks(hooks.onRequest, ctx);
+      const req = this.validator.validateEnvelope(body);
       const entry = this.agents.get(req.targetAgent);
       if (!entry) throw errors.agentNotFound(req.targetAgent, [...this.agents.keys()]);
       const method = canonicalMethod(req.method);
       if (!entry.agent.supports(method)) throw errors.methodNotFound(req.method, entry.agent.id, entry.agent.methods);
       const handler = entry.agent.handler(method);
       const params = normalizeAliasParams(req.method, req.params);
-      stream = params.stream === true && (method === 'chat.start' || method === 'chat.message');
+      const stream = params.stream === true && (method === 'chat.start' || method === 'chat.message');
+      ctx.route(req, entry.agent.id, method, params, stream);
       const validate = this.paramsValidator(method, handler);
       if (validate) this.validator.validateParams(validate, params);
+      if (params.metadata !== undefined) this.checkMetadata(params.metadata);
       normalizeInputMessages(params);
+      if (hooks.preHandler !== null) await runRequestHooks(hooks.preHandler, ctx);
+
       if (!entry.limit.tryAcquire()) throw errors.capacityExceeded(entry.agent.id, entry.limit.limit);
-      const ctx = new RequestContext(entry.agent.id, method, req.id, req.traceId, req.requestAgent, stream, this.logger, meta);
-      let streaming = false;
-      try {
-        if (stream) {
-          const events = await this.startStream(entry, handler, params, ctx, req, start);
-          streaming = true;
-          return { kind: 'stream', status: 200, events };
+      let reply: ArcReply;
+      if (stream) {
+        try {
+          // From here on the stream owns the slot: it frees it when it ends, however it ends.
+          reply = await this.dispatcher.openStream(handler, ctx, (code, transport) => this.streamEnded(entry, ctx, code, transport));
+        } catch (err) {
+          entry.limit.release();
+          throw err;
         }
-        const result = await this.run(entry, handler, params, ctx);
-        this.logDone(req, start, 200, undefined);
-        return {
+      } else {
+        let result: unknown;
+        try {
+          result = await this.dispatcher.run(handler, ctx);
+        } finally {
+          entry.limit.release();
+        }
+        reply = {
           kind: 'json',
           status: 200,
           body: successEnvelope(req.id, req.requestAgent, req.targetAgent, result, req.traceId, 'traceId' in req),
         };
-      } finally {
-        if (!streaming) entry.limit.release();
       }
+      if (hooks.onSend !== null) reply = await this.sendHooks(ctx, reply);
+      if (reply.kind === 'json') this.finished(ctx, reply.status, undefined, 'json');
+      return reply;
     } catch (err) {
-      return this.errorReply(err, req ?? body, stream, start, req);
+      return this.errorReply(err, ctx);
     }
   }
 
-  // ---- dispatch ----
+  // ---- pipeline helpers ----
 
   private paramsValidator(method: string, handler: RegisteredHandler | undefined): ValidateFunction | undefined {
     const standard = this.validator.standardParams(method);
@@ -199,222 +186,94 @@ export class ArcRouter {
     return compiled;
   }
 
-  /** Runs a non-streamed request to its result. */
-  private async run(
-    entry: AgentEntry,
-    handler: RegisteredHandler | undefined,
-    params: Record<string, unknown>,
-    ctx: RequestContext,
-  ): Promise<unknown> {
-    const agentId = entry.agent.id;
-    switch (ctx.method) {
-      case 'chat.start': {
-        const p = params as unknown as ChatStartParams;
-        const chat = await this.chats.open(agentId, ctx.requestAgent, p);
-        ctx.chat = chat;
-        try {
-          const message = await this.chatMessage(handler, params, ctx);
-          return { type: 'chat', chat: withMessage({ chatId: chat.chatId, status: 'ACTIVE', createdAt: chat.createdAt }, message) };
-        } catch (err) {
-          await this.chats.discard(chat);
-          throw err;
-        }
-      }
-      case 'chat.message': {
-        const p = params as unknown as ChatMessageParams;
-        ctx.chat = await this.chats.requireOpen(agentId, p.chatId);
-        const message = await this.chatMessage(handler, params, ctx);
-        return { type: 'chat', chat: withMessage({ chatId: p.chatId, status: 'ACTIVE' }, message) };
-      }
-      case 'chat.end': {
-        const p = params as unknown as ChatEndParams;
-        ctx.chat = await this.chats.requireOpen(agentId, p.chatId);
-        if (handler) await this.invoke(handler, params, ctx);
-        const closed = await this.chats.close(agentId, p.chatId, p.reason ?? null);
-        return {
-          type: 'chat',
-          chat: { chatId: closed.chatId, status: 'CLOSED', closedAt: closed.closedAt, reason: closed.reason ?? null },
-        };
-      }
-      default:
-        return this.invoke(handler, params, ctx);
+  /** What a chat (or task) would keep of `metadata` is bounded: refuse more than maxMetadataBytes. */
+  private checkMetadata(metadata: unknown): void {
+    const bytes = Buffer.byteLength(JSON.stringify(metadata) ?? '');
+    if (bytes > this.maxMetadataBytes) {
+      throw new ArcError(
+        ArcErrorCode.InvalidParams,
+        `params.metadata is ${bytes} bytes of JSON; at most ${this.maxMetadataBytes} are accepted`,
+        {
+          field: 'params.metadata',
+          limitBytes: this.maxMetadataBytes,
+        },
+      );
     }
   }
 
-  /**
-   * Prepares a streamed chat.start / chat.message: the chat exists (or is created) and the
-   * handler has returned before the first byte, so failures so far are ordinary JSON errors.
-   */
-  private async startStream(
-    entry: AgentEntry,
-    handler: RegisteredHandler | undefined,
-    params: Record<string, unknown>,
-    ctx: RequestContext,
-    req: ArcRequest,
-    start: number,
-  ): Promise<AsyncIterable<SseEvent>> {
-    let chat: ChatRecord;
-    if (ctx.method === 'chat.start') {
-      chat = await this.chats.open(entry.agent.id, ctx.requestAgent, params as unknown as ChatStartParams);
-    } else {
-      chat = await this.chats.requireOpen(entry.agent.id, (params as unknown as ChatMessageParams).chatId);
-    }
-    ctx.chat = chat;
-    let reply: ChatReply;
+  private async sendHooks(ctx: RequestState, reply: ArcReply): Promise<ArcReply> {
     try {
-      reply = (await this.invoke(handler, params, ctx)) as ChatReply;
+      return await runSendHooks(this.hooks.onSend!, ctx, reply);
     } catch (err) {
-      if (ctx.method === 'chat.start') await this.chats.discard(chat);
+      if (reply.kind === 'stream') reply.cancel();
       throw err;
     }
-    return this.streamEvents(entry, chat.chatId, reply, ctx, req, start);
   }
 
-  private async *streamEvents(
-    entry: AgentEntry,
-    chatId: string,
-    reply: ChatReply,
-    ctx: RequestContext,
-    req: ArcRequest,
-    start: number,
-  ): AsyncGenerator<SseEvent> {
-    const doneData = (status: string): Record<string, unknown> => {
-      const d: Record<string, unknown> = { chatId, status, done: true };
-      if (req.id !== '' && req.id !== 0) d.requestId = req.id;
-      return d;
-    };
-    let outcome: number | undefined;
-    let finished = false;
-    try {
-      if (isAsyncIterable(reply)) {
-        for await (const chunk of reply as AsyncIterable<string | Part>) {
-          yield { event: 'stream', data: { chatId, message: { role: 'agent', parts: [chunkPart(chunk)] } } };
-        }
-      } else {
-        const message = replyMessage(reply);
-        if (message) yield { event: 'stream', data: { chatId, message } };
+  private streamEnded(entry: AgentEntry, ctx: RequestState, code: number | undefined, transport: StreamTransport): void {
+    entry.limit.release();
+    this.finished(ctx, 200, code, transport);
+  }
+
+  /** The exchange is over: one access-log line, then the onResponse hooks. */
+  private finished(ctx: RequestState, status: number, code: number | undefined, transport: 'json' | StreamTransport): void {
+    const entry = accessLogEntry(this.serverId, ctx, status, code, transport);
+    this.logger.log(entry);
+    const hooks = this.hooks.onResponse;
+    if (hooks === null) return;
+    const outcome = { status, code, transport, durationMs: entry.durationMs as number };
+    for (const hook of hooks) {
+      try {
+        hook(ctx, outcome);
+      } catch (err) {
+        this.logger.error('onResponse hook failed', { err: err instanceof Error ? err.message : String(err) });
       }
-      finished = true;
-      yield { event: 'done', data: doneData('ACTIVE') };
-    } catch (err) {
-      const arc = this.asArcError(err, req);
-      outcome = arc.code;
-      finished = true;
-      yield { event: 'error', data: { chatId, error: { code: ArcErrorCode.InvalidChatMessage, message: `Stream error: ${arc.message}` } } };
-      yield { event: 'done', data: doneData('ERROR') };
-    } finally {
-      entry.limit.release();
-      ctx.abort();
-      this.logDone(req, start, 200, outcome, finished ? 'stream' : 'stream-aborted');
     }
   }
 
-  /**
-   * Calls a handler. A value returned synchronously is used as it is (no timer, no extra
-   * promise: the common case for simple agents); a promise gets the handler timeout.
-   */
-  private invoke(handler: RegisteredHandler | undefined, params: Record<string, unknown>, ctx: RequestContext): unknown {
-    if (!handler) return undefined;
-    let out: unknown;
-    try {
-      out = (handler.fn as ArcHandler)(params as never, ctx);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return isThenable(out) ? this.timed(ctx, out) : out;
-  }
+  // ---- errors ----
 
-  /** A chat handler's reply as one message (a streamed reply is gathered, under the timeout). */
-  private async chatMessage(
-    handler: RegisteredHandler | undefined,
-    params: Record<string, unknown>,
-    ctx: RequestContext,
-  ): Promise<Message | undefined> {
-    let reply = this.invoke(handler, params, ctx);
-    if (isThenable(reply)) reply = await reply;
-    if (isAsyncIterable(reply)) return this.timed(ctx, collectReply(reply as AsyncIterable<string | Part>));
-    return replyMessage(reply as Exclude<ChatReply, AsyncIterable<unknown>>);
-  }
-
-  /** Settles a promise under the handler timeout; on expiry the context's signal aborts. */
-  private timed<T>(ctx: RequestContext, work: PromiseLike<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ctx.abort();
-        reject(
-          new ArcError(ArcErrorCode.AgentTimeout, `Agent ${ctx.agentId} did not answer within ${this.handlerTimeoutMs} ms`, {
-            agentId: ctx.agentId,
-            timeoutMs: this.handlerTimeoutMs,
-          }),
-        );
-      }, this.handlerTimeoutMs);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  // ---- errors and logging ----
-
-  private asArcError(err: unknown, req: ArcRequest | undefined): ArcError {
+  private asArcError(err: unknown, ctx: RequestState | undefined): ArcError {
     if (err instanceof ArcError) return err;
     const errorId = randomUUID();
     this.logger.error('unexpected error', {
       errorId,
-      traceId: req?.traceId,
-      id: req?.id,
-      agent: req?.targetAgent,
-      method: req?.method,
+      traceId: ctx?.traceId,
+      id: clip(ctx?.requestId),
+      agent: ctx?.agentId,
+      method: ctx?.method,
       err: err instanceof Error ? (err.stack ?? err.message) : String(err),
     });
     return errors.internal(errorId);
   }
 
-  private errorReply(err: unknown, body: unknown, stream: boolean, start: number, req: ArcRequest | undefined): ArcReply {
-    const arc = this.asArcError(err, req);
+  private async errorReply(err: unknown, ctx: RequestState): Promise<ArcReply> {
+    let arc = this.asArcError(err, ctx);
+    if (this.hooks.onError !== null) {
+      try {
+        arc = await runErrorHooks(this.hooks.onError, ctx, arc);
+      } catch (hookErr) {
+        arc = this.asArcError(hookErr, ctx);
+      }
+    }
     let status = httpStatusFor(arc.code);
     // A streaming caller never gets a 200 JSON error: the Python client would see no event at all.
-    if (stream && status === 200) status = 400;
-    let address = addressOf(body);
-    this.logDone(address as unknown as ArcRequest, start, status, arc.code);
+    if (ctx.stream && status === 200) status = 400;
+    let address = addressOf(ctx.body);
     // Only a registered agent answers as itself; for any other targetAgent the server does.
     if (typeof address.targetAgent === 'string' && !this.agents.has(address.targetAgent)) address = { ...address, targetAgent: undefined };
-    const reply: ArcReply = { kind: 'json', status, body: errorEnvelope(address, arc, this.serverId) };
+    let reply: ArcReply = { kind: 'json', status, body: errorEnvelope(address, arc, this.serverId) };
     if (isRetryable(arc.code)) reply.retryAfter = arc.retryAfter ?? 1;
+    if (this.hooks.onSend !== null) {
+      try {
+        reply = await runSendHooks(this.hooks.onSend, ctx, reply);
+      } catch (hookErr) {
+        this.asArcError(hookErr, ctx);
+      }
+    }
+    this.finished(ctx, reply.status, arc.code, 'json');
     return reply;
   }
-
-  private logDone(req: Partial<ArcRequest> | undefined, start: number, status: number, code: number | undefined, kind = 'json'): void {
-    const entry: LogEntry = {
-      level: code === undefined ? 'info' : 'warn',
-      message: 'arc request',
-      serverId: this.serverId,
-      agent: req?.targetAgent,
-      method: req?.method,
-      id: req?.id,
-      traceId: req?.traceId,
-      durationMs: Math.round((performance.now() - start) * 1000) / 1000,
-      status,
-      outcome: code === undefined ? 'result' : 'error',
-    };
-    if (code !== undefined) entry.code = code;
-    if (kind !== 'json') entry.transport = kind;
-    this.logger.log(entry);
-  }
-}
-
-// ---- helpers ----
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
-}
-
-function withMessage<T extends Record<string, unknown>>(chat: T, message: Message | undefined): T {
-  if (message) (chat as Record<string, unknown>).message = message;
-  return chat;
 }
 
 /** Lowercase part types in incoming messages become PascalCase before handlers see them. */

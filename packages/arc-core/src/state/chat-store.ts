@@ -4,6 +4,11 @@
  * shared store so that any replica can serve any chat.
  *
  * Chats are namespaced by the agent that owns them: the same chatId at two agents is two chats.
+ *
+ * Lifetime: an ACTIVE chat expires after `idleTtlSeconds` without use (create and `touch`
+ * refresh it), so abandoned chats, and chats a timed-out create left behind, do not pile up; a
+ * CLOSED chat is remembered for `closedTtlSeconds` so late callers get -43002, then forgotten.
+ * An expired chat is simply gone: callers get -43001 (docs/operations.md).
  */
 import type { ChatStatus } from '../protocol/types';
 
@@ -23,9 +28,15 @@ export interface ChatRecord {
 export type CloseOutcome = { ok: true; chat: ChatRecord } | { ok: false; reason: 'not-found' | 'already-closed' };
 
 export interface ChatStore {
-  /** Creates a chat; resolves false (and changes nothing) when the id already exists. */
+  /**
+   * Creates a chat; resolves false (and changes nothing) when the id already exists. Rejects
+   * with ChatStoreFullError when the store holds as many active chats of that agent as it may.
+   */
   create(record: ChatRecord): Promise<boolean>;
+  /** The chat as it is, without refreshing its idle expiry. */
   get(agentId: string, chatId: string): Promise<ChatRecord | undefined>;
+  /** The chat, its idle expiry refreshed if it is ACTIVE (a message arrived for it). */
+  touch(agentId: string, chatId: string): Promise<ChatRecord | undefined>;
   /** Atomically moves an ACTIVE chat to CLOSED; of two concurrent closers exactly one wins. */
   close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome>;
   /** Removes a chat outright (used when chat.start fails after creating it). */
@@ -36,5 +47,20 @@ export interface ChatStore {
   dispose(): Promise<void>;
 }
 
+/** A store refused a new chat because an agent has as many active chats as it may keep. */
+export class ChatStoreFullError extends Error {
+  constructor(
+    readonly agentId: string,
+    readonly limit: number,
+  ) {
+    super(`agent ${agentId} has ${limit} active chats, the most this store keeps`);
+    this.name = 'ChatStoreFullError';
+  }
+}
+
 /** Closed chats are remembered this long so late callers get -43002, not -43001. */
 export const CLOSED_CHAT_TTL_SECONDS = 24 * 60 * 60;
+/** Active chats not used for this long expire (CHAT_IDLE_TTL_SECONDS). */
+export const CHAT_IDLE_TTL_SECONDS = 24 * 60 * 60;
+/** Active chats one agent may have in the in-memory store (MAX_ACTIVE_CHATS_PER_AGENT). */
+export const MAX_ACTIVE_CHATS_PER_AGENT = 100_000;

@@ -1,67 +1,112 @@
 /**
- * In-process chat store: the single server's embedded default. Closed chats are dropped after
- * the TTL by a sweep that runs on an unref'd timer (it never keeps the process alive).
+ * In-process chat store: the single server's embedded default. Every chat carries its expiry
+ * (idle TTL while ACTIVE, closed TTL once CLOSED); expired chats are invisible at once and
+ * dropped by a sweep on an unref'd timer (it never keeps the process alive). Active chats per
+ * agent are capped, so no client can grow the heap without bound.
  */
-import { CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from './chat-store';
+import {
+  CHAT_IDLE_TTL_SECONDS,
+  CLOSED_CHAT_TTL_SECONDS,
+  ChatStoreFullError,
+  MAX_ACTIVE_CHATS_PER_AGENT,
+  type ChatRecord,
+  type ChatStore,
+  type CloseOutcome,
+} from './chat-store';
 
 export interface MemoryChatStoreOptions {
   closedTtlSeconds?: number;
-  /** How often expired chats are swept; defaults to a tenth of the TTL, at most 10 minutes. */
+  /** An ACTIVE chat unused this long expires (default CHAT_IDLE_TTL_SECONDS, 24 h). */
+  idleTtlSeconds?: number;
+  /** Active chats per agent before create rejects with ChatStoreFullError (default 100,000). */
+  maxActivePerAgent?: number;
+  /** How often expired chats are swept; defaults to a tenth of the shorter TTL, at most 10 minutes. */
   sweepIntervalMs?: number;
   now?: () => number;
 }
 
+interface Entry {
+  chat: ChatRecord;
+  /** Epoch ms after which the chat is gone. */
+  expiresAt: number;
+}
+
+interface AgentChats {
+  entries: Map<string, Entry>;
+  /** Entries with status ACTIVE (kept in step on create, close, delete and expiry). */
+  active: number;
+}
+
 export class MemoryChatStore implements ChatStore {
-  /** agentId → chatId → record: no per-call key strings to build. */
-  private readonly agents = new Map<string, Map<string, ChatRecord>>();
+  /** agentId → chats: no per-call key strings to build. */
+  private readonly agents = new Map<string, AgentChats>();
   private readonly closedTtlMs: number;
+  private readonly idleTtlMs: number;
+  private readonly maxActive: number;
   private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: MemoryChatStoreOptions = {}) {
-    this.closedTtlMs = (options.closedTtlSeconds ?? CLOSED_CHAT_TTL_SECONDS) * 1000;
+    this.closedTtlMs = positive(options.closedTtlSeconds ?? CLOSED_CHAT_TTL_SECONDS, 'closedTtlSeconds') * 1000;
+    this.idleTtlMs = positive(options.idleTtlSeconds ?? CHAT_IDLE_TTL_SECONDS, 'idleTtlSeconds') * 1000;
+    this.maxActive = positive(options.maxActivePerAgent ?? MAX_ACTIVE_CHATS_PER_AGENT, 'maxActivePerAgent');
     this.now = options.now ?? Date.now;
-    const interval = options.sweepIntervalMs ?? Math.min(this.closedTtlMs / 10, 600_000);
+    const interval = options.sweepIntervalMs ?? Math.min(Math.min(this.closedTtlMs, this.idleTtlMs) / 10, 600_000);
     this.timer = setInterval(() => this.sweep(), Math.max(interval, 10));
     this.timer.unref();
   }
 
-  private chatsOf(agentId: string): Map<string, ChatRecord> {
-    let chats = this.agents.get(agentId);
-    if (!chats) {
-      chats = new Map();
-      this.agents.set(agentId, chats);
-    }
-    return chats;
-  }
-
   async create(record: ChatRecord): Promise<boolean> {
-    const chats = this.chatsOf(record.agentId);
+    let chats = this.agents.get(record.agentId);
+    if (!chats) {
+      chats = { entries: new Map(), active: 0 };
+      this.agents.set(record.agentId, chats);
+    }
     if (this.live(chats, record.chatId)) return false;
-    chats.set(record.chatId, { ...record });
+    const active = record.status !== 'CLOSED';
+    if (active && chats.active >= this.maxActive) {
+      // Expired chats may still be counted until the next sweep: sweep once before refusing.
+      this.sweepAgent(chats);
+      if (chats.active >= this.maxActive) throw new ChatStoreFullError(record.agentId, this.maxActive);
+    }
+    chats.entries.set(record.chatId, { chat: { ...record }, expiresAt: this.now() + (active ? this.idleTtlMs : this.closedTtlMs) });
+    if (active) chats.active++;
     return true;
   }
 
   async get(agentId: string, chatId: string): Promise<ChatRecord | undefined> {
     const chats = this.agents.get(agentId);
-    const chat = chats && this.live(chats, chatId);
-    return chat ? { ...chat } : undefined;
+    const entry = chats && this.live(chats, chatId);
+    return entry ? { ...entry.chat } : undefined;
+  }
+
+  async touch(agentId: string, chatId: string): Promise<ChatRecord | undefined> {
+    const chats = this.agents.get(agentId);
+    const entry = chats && this.live(chats, chatId);
+    if (!entry) return undefined;
+    if (entry.chat.status !== 'CLOSED') entry.expiresAt = this.now() + this.idleTtlMs;
+    return { ...entry.chat };
   }
 
   async close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome> {
     const chats = this.agents.get(agentId);
-    const chat = chats && this.live(chats, chatId);
-    if (!chat) return { ok: false, reason: 'not-found' };
+    const entry = chats && this.live(chats, chatId);
+    if (!chats || !entry) return { ok: false, reason: 'not-found' };
+    const chat = entry.chat;
     if (chat.status === 'CLOSED') return { ok: false, reason: 'already-closed' };
     chat.status = 'CLOSED';
     chat.closedAt = closedAt;
     chat.updatedAt = closedAt;
     chat.reason = reason;
+    const at = Date.parse(closedAt);
+    entry.expiresAt = (Number.isNaN(at) ? this.now() : at) + this.closedTtlMs;
+    chats.active--;
     return { ok: true, chat: { ...chat } };
   }
 
   async delete(agentId: string, chatId: string): Promise<void> {
-    this.agents.get(agentId)?.delete(chatId);
+    const chats = this.agents.get(agentId);
+    if (chats) this.remove(chats, chatId);
   }
 
   async ping(): Promise<void> {
@@ -75,27 +120,46 @@ export class MemoryChatStore implements ChatStore {
   /** Number of chats held, expired ones included until the next sweep (for tests and metrics). */
   get size(): number {
     let n = 0;
-    for (const chats of this.agents.values()) n += chats.size;
+    for (const chats of this.agents.values()) n += chats.entries.size;
     return n;
   }
 
-  /** Drops closed chats older than the TTL. */
+  /** Active chats of an agent, expired ones included until the next sweep (for tests and metrics). */
+  activeChats(agentId: string): number {
+    return this.agents.get(agentId)?.active ?? 0;
+  }
+
+  /** Drops expired chats. */
   sweep(): void {
-    for (const chats of this.agents.values()) {
-      for (const [chatId, chat] of chats) if (this.expired(chat)) chats.delete(chatId);
+    for (const [agentId, chats] of this.agents) {
+      this.sweepAgent(chats);
+      if (chats.entries.size === 0) this.agents.delete(agentId);
     }
   }
 
-  private live(chats: Map<string, ChatRecord>, chatId: string): ChatRecord | undefined {
-    const chat = chats.get(chatId);
-    if (chat && this.expired(chat)) {
-      chats.delete(chatId);
+  private sweepAgent(chats: AgentChats): void {
+    const now = this.now();
+    for (const [chatId, entry] of chats.entries) if (entry.expiresAt <= now) this.remove(chats, chatId);
+  }
+
+  private live(chats: AgentChats, chatId: string): Entry | undefined {
+    const entry = chats.entries.get(chatId);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.remove(chats, chatId);
       return undefined;
     }
-    return chat;
+    return entry;
   }
 
-  private expired(chat: ChatRecord): boolean {
-    return chat.status === 'CLOSED' && chat.closedAt !== undefined && this.now() - Date.parse(chat.closedAt) >= this.closedTtlMs;
+  private remove(chats: AgentChats, chatId: string): void {
+    const entry = chats.entries.get(chatId);
+    if (!entry) return;
+    chats.entries.delete(chatId);
+    if (entry.chat.status !== 'CLOSED') chats.active--;
   }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`MemoryChatStore: ${name} must be a positive number`);
+  return value;
 }

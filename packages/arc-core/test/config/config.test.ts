@@ -22,9 +22,16 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: 10 * 1024 * 1024,
       MAX_CONCURRENT_PER_AGENT: 100,
       HANDLER_TIMEOUT_MS: 120000,
+      HEADERS_TIMEOUT_MS: 10000,
+      REQUEST_TIMEOUT_MS: 30000,
+      KEEP_ALIVE_TIMEOUT_MS: 65000,
       REDIS_KEY_PREFIX: 'arc:',
       REDIS_TIMEOUT_MS: 1000,
       SHUTDOWN_GRACE_MS: 10000,
+      MAX_METADATA_BYTES: 16384,
+      CHAT_IDLE_TTL_SECONDS: 86400,
+      MAX_ACTIVE_CHATS_PER_AGENT: 100000,
+      SSE_HEARTBEAT_MS: 15000,
     });
   });
 
@@ -38,10 +45,17 @@ describe('loadConfig', () => {
         BODY_LIMIT_BYTES: '2048',
         MAX_CONCURRENT_PER_AGENT: '4',
         HANDLER_TIMEOUT_MS: '1500',
+        HEADERS_TIMEOUT_MS: '2000',
+        REQUEST_TIMEOUT_MS: '4000',
+        KEEP_ALIVE_TIMEOUT_MS: '5000',
         REDIS_URL: 'redis://127.0.0.1:6380/2',
         REDIS_KEY_PREFIX: 'team-a:',
         REDIS_TIMEOUT_MS: '3000',
         SHUTDOWN_GRACE_MS: '2500',
+        MAX_METADATA_BYTES: '0',
+        CHAT_IDLE_TTL_SECONDS: '60',
+        MAX_ACTIVE_CHATS_PER_AGENT: '10',
+        SSE_HEARTBEAT_MS: '0',
       },
       defaults,
     );
@@ -53,10 +67,17 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: 2048,
       MAX_CONCURRENT_PER_AGENT: 4,
       HANDLER_TIMEOUT_MS: 1500,
+      HEADERS_TIMEOUT_MS: 2000,
+      REQUEST_TIMEOUT_MS: 4000,
+      KEEP_ALIVE_TIMEOUT_MS: 5000,
       REDIS_URL: 'redis://127.0.0.1:6380/2',
       REDIS_KEY_PREFIX: 'team-a:',
       REDIS_TIMEOUT_MS: 3000,
       SHUTDOWN_GRACE_MS: 2500,
+      MAX_METADATA_BYTES: 0,
+      CHAT_IDLE_TTL_SECONDS: 60,
+      MAX_ACTIVE_CHATS_PER_AGENT: 10,
+      SSE_HEARTBEAT_MS: 0,
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
@@ -71,6 +92,31 @@ describe('loadConfig', () => {
   it('rejects a REDIS_TIMEOUT_MS below 10 ms or that is not a number, naming it', () => {
     expect(() => loadConfig({ REDIS_TIMEOUT_MS: '5' }, defaults)).toThrow(/REDIS_TIMEOUT_MS="5" must be >= 10/);
     expect(() => loadConfig({ REDIS_TIMEOUT_MS: '1s' }, defaults)).toThrow(/REDIS_TIMEOUT_MS="1s" must be integer/);
+  });
+
+  it('rejects HTTP timeouts out of range, naming them', () => {
+    const err = configError(() =>
+      loadConfig({ HEADERS_TIMEOUT_MS: '50', REQUEST_TIMEOUT_MS: '0', KEEP_ALIVE_TIMEOUT_MS: 'long' }, defaults),
+    );
+    expect(err.message).toContain('HEADERS_TIMEOUT_MS="50" must be >= 100');
+    expect(err.message).toContain('REQUEST_TIMEOUT_MS="0" must be >= 100');
+    expect(err.message).toContain('KEEP_ALIVE_TIMEOUT_MS="long" must be integer');
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '600001' }, defaults)).toThrow(/HEADERS_TIMEOUT_MS="600001" must be <= 600000/);
+  });
+
+  it('rejects a HEADERS_TIMEOUT_MS longer than REQUEST_TIMEOUT_MS, naming both', () => {
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '15000' }, defaults)).toThrow(
+      /^Invalid configuration: HEADERS_TIMEOUT_MS="20000" must be <= REQUEST_TIMEOUT_MS \(15000\)$/,
+    );
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '40000' }, defaults)).toThrow(
+      /HEADERS_TIMEOUT_MS="40000" must be <= REQUEST_TIMEOUT_MS \(30000\)/,
+    );
+  });
+
+  it('an unset HEADERS_TIMEOUT_MS follows a REQUEST_TIMEOUT_MS shorter than its default', () => {
+    const cfg = loadConfig({ REQUEST_TIMEOUT_MS: '5000' }, defaults);
+    expect(cfg.HEADERS_TIMEOUT_MS).toBe(5000);
+    expect(cfg.REQUEST_TIMEOUT_MS).toBe(5000);
   });
 
   it('accepts PORT=0 (OS-chosen port)', () => {

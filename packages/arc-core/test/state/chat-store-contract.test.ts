@@ -2,11 +2,11 @@
  * Runs the ChatStore contract against MemoryChatStore and RedisChatStore.
  *
  * The Redis suite uses REDIS_URL (default redis://127.0.0.1:6379) under a key prefix unique to
- * this run, and deletes its keys afterwards. When Redis does not answer PING within 1 s the
- * suite is skipped with a message, except in CI (CI=true), where that is a failure.
+ * this run, and deletes its keys afterwards. When Redis does not answer PING the suite is skipped
+ * with a message, except in CI, where that is a failure (@arc/devkit's suiteNeeding).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_REDIS_URL, redisAt, suiteNeeding, unmet } from '@arc/devkit';
 import { Redis } from 'ioredis';
 import { RedisChatStore } from '../../src/redis';
 import type { ChatStore } from '../../src/state/chat-store';
@@ -19,44 +19,15 @@ describeChatStoreContract(
   (store) => store.dispose(),
 );
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.REDIS_URL || DEFAULT_REDIS_URL;
 
-/**
- * Whether Redis answers PING within 1 s. Jest collects tests synchronously, so the check runs
- * in a child process (spawnSync) before the suite is declared.
- */
-function redisAnswers(url: string): { ok: boolean; detail: string } {
-  const script = `
-    const { Redis } = require(${JSON.stringify(require.resolve('ioredis'))});
-    const r = new Redis(process.argv[1], { lazyConnect: true, connectTimeout: 1000, commandTimeout: 1000,
-      maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-    let last;
-    r.on('error', (e) => { last = e.message; });
-    const t = setTimeout(() => { process.stdout.write('no answer within 1 s'); process.exit(1); }, 1000);
-    r.connect().then(() => r.ping()).then((p) => { process.stdout.write(String(p)); clearTimeout(t); r.disconnect(); },
-      (e) => { process.stdout.write(last || e.message); process.exit(1); });`;
-  const res = spawnSync(process.execPath, ['-e', script, url], { timeout: 5000, encoding: 'utf8' });
-  const out = (res.stdout ?? '').trim();
-  return { ok: res.status === 0 && out === 'PONG', detail: out || res.error?.message || `exit ${String(res.status)}` };
-}
+const redisNeed = redisAt(REDIS_URL);
 
-const reachable = redisAnswers(REDIS_URL);
-const shownUrl = REDIS_URL.replace(/\/\/[^@/]*@/, '//***@');
-
-if (!reachable.ok) {
-  const message = `Redis not reachable at ${shownUrl} (${reachable.detail}): skipping RedisChatStore tests`;
-  if (process.env.CI === 'true') {
-    describe('ChatStore contract: RedisChatStore', () => {
-      it('needs a reachable Redis in CI', () => {
-        throw new Error(`${message} — not allowed in CI (CI=true); start Redis or set REDIS_URL`);
-      });
-    });
-  } else {
-    console.warn(message);
-    describe.skip('ChatStore contract: RedisChatStore', () => {
-      it('needs a reachable Redis', () => undefined);
-    });
-  }
+if (unmet([redisNeed]).length > 0) {
+  // The one rule: skipped saying why, or failed in CI.
+  suiteNeeding([redisNeed])('ChatStore contract: RedisChatStore', () => {
+    it('needs a reachable Redis', () => undefined);
+  });
 } else {
   const keyPrefix = `arc-test:${randomBytes(6).toString('hex')}:`;
   let admin: Redis;

@@ -5,8 +5,9 @@
 import type { ChatRecord, ChatStore } from '../../src/state/chat-store';
 
 export interface ContractStoreOptions {
-  /** Set by the expiry test only; other tests use the store's default (24 h). */
+  /** Set by the expiry tests only; other tests use the store's defaults (24 h). */
   closedTtlSeconds?: number;
+  idleTtlSeconds?: number;
 }
 
 export interface ContractExtras {
@@ -206,7 +207,7 @@ export function describeChatStoreContract(
       await short.create(closed);
       expect((await short.close(agent, closed.chatId, null, new Date().toISOString())).ok).toBe(true);
       if (extras.ttlSeconds) {
-        expect(await extras.ttlSeconds(short, agent, active.chatId)).toBe(-1);
+        expect(await extras.ttlSeconds(short, agent, active.chatId)).toBeGreaterThan(24 * 60 * 60 - 60);
         const ttl = await extras.ttlSeconds(short, agent, closed.chatId);
         expect(ttl).toBeGreaterThan(0);
         expect(ttl).toBeLessThanOrEqual(1);
@@ -223,23 +224,68 @@ export function describeChatStoreContract(
       expect((await short.get(agent, active.chatId))?.status).toBe('ACTIVE');
       if (extras.ttlSeconds) {
         expect(await extras.ttlSeconds(short, agent, closed.chatId)).toBe(-2);
-        expect(await extras.ttlSeconds(short, agent, active.chatId)).toBe(-1);
+        expect(await extras.ttlSeconds(short, agent, active.chatId)).toBeGreaterThan(0);
       }
       // Once forgotten, the id is free again.
       await expect(short.create(record(agent, closed.chatId))).resolves.toBe(true);
     });
 
+    it('forgets an active chat after the idle TTL without use; a closed one keeps its own TTL', async () => {
+      const short = await open({ idleTtlSeconds: 1 });
+      const idle = record(agent, uid('idle'));
+      const closed = record(agent, uid('closed'));
+      await short.create(idle);
+      await short.create(closed);
+      expect((await short.close(agent, closed.chatId, null, new Date().toISOString())).ok).toBe(true);
+
+      await sleep(1500);
+
+      await expect(short.get(agent, idle.chatId)).resolves.toBeUndefined();
+      await expect(short.touch(agent, idle.chatId)).resolves.toBeUndefined();
+      expect((await short.get(agent, closed.chatId))?.status).toBe('CLOSED');
+      // Once forgotten, the id is free again.
+      await expect(short.create(record(agent, idle.chatId))).resolves.toBe(true);
+    });
+
+    it('touch returns the chat like get does', async () => {
+      const chat = record(agent, uid('chat'), { metadata: { a: 1 } });
+      await store.create(chat);
+      await expect(store.touch(agent, chat.chatId)).resolves.toStrictEqual(chat);
+      await expect(store.touch(agent, uid('nope'))).resolves.toBeUndefined();
+      await store.close(agent, chat.chatId, 'bye', new Date().toISOString());
+      expect((await store.touch(agent, chat.chatId))?.status).toBe('CLOSED');
+    });
+
     const ttlSeconds = extras.ttlSeconds;
-    if (ttlSeconds)
-      it('a closed chat gets the default TTL (24 h) and an active one none', async () => {
+    if (ttlSeconds) {
+      it('an active chat gets the idle TTL (24 h), a closed one the closed TTL (24 h)', async () => {
         const chat = record(agent, uid('chat'));
         await store.create(chat);
-        expect(await ttlSeconds(store, agent, chat.chatId)).toBe(-1);
+        const active = await ttlSeconds(store, agent, chat.chatId);
+        expect(active).toBeGreaterThan(24 * 60 * 60 - 60);
+        expect(active).toBeLessThanOrEqual(24 * 60 * 60);
         await store.close(agent, chat.chatId, null, new Date().toISOString());
         const ttl = await ttlSeconds(store, agent, chat.chatId);
         expect(ttl).toBeGreaterThan(24 * 60 * 60 - 60);
         expect(ttl).toBeLessThanOrEqual(24 * 60 * 60);
       });
+
+      it('touch restarts the idle TTL of an active chat; get does not', async () => {
+        const s = await open({ idleTtlSeconds: 4 });
+        const used = record(agent, uid('used'));
+        const read = record(agent, uid('read'));
+        await s.create(used);
+        await s.create(read);
+        await sleep(1600);
+        await s.touch(agent, used.chatId);
+        await s.get(agent, read.chatId);
+        // Read back at once: the touched chat has (about) the whole TTL again, the other ~1.6 s less.
+        const usedTtl = await ttlSeconds(s, agent, used.chatId);
+        const readTtl = await ttlSeconds(s, agent, read.chatId);
+        expect(usedTtl).toBe(4);
+        expect(readTtl).toBeLessThanOrEqual(3);
+      });
+    }
 
     it.each([2, 20])('of %i concurrent closers exactly one wins', async (n) => {
       const chat = record(agent, uid('chat'));

@@ -1,4 +1,4 @@
-import { CLOSED_CHAT_TTL_SECONDS, type ChatRecord } from '../../src/state/chat-store';
+import { CLOSED_CHAT_TTL_SECONDS, ChatStoreFullError, type ChatRecord } from '../../src/state/chat-store';
 import { MemoryChatStore } from '../../src/state/memory-chat-store';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
@@ -82,24 +82,90 @@ describe('MemoryChatStore', () => {
     expect(await store.create(record('c1'))).toBe(true);
   });
 
-  it('never expires an active chat', async () => {
+  it('expires an active chat after the idle TTL without use (default 24 h), not before', async () => {
     await store.create(record('c1'));
-    clock = T0 + 365 * 24 * 3600 * 1000;
+    clock = T0 + 24 * 3600 * 1000 - 1;
     expect((await store.get('agent-a', 'c1'))?.status).toBe('ACTIVE');
+    clock = T0 + 24 * 3600 * 1000;
+    expect(await store.get('agent-a', 'c1')).toBeUndefined();
+    expect(store.activeChats('agent-a')).toBe(0);
+    // Expired: the id is free again.
+    expect(await store.create(record('c1'))).toBe(true);
   });
 
-  it('sweep() drops only expired closed chats', async () => {
-    await store.create(record('open'));
-    await store.create(record('old'));
-    await store.create(record('recent'));
-    await store.close('agent-a', 'old', null, new Date(T0).toISOString());
-    await store.close('agent-a', 'recent', null, new Date(T0 + 50_000).toISOString());
-    clock = T0 + 70_000;
-    expect(store.size).toBe(3);
-    store.sweep();
-    expect(store.size).toBe(2);
-    expect(await store.get('agent-a', 'open')).toBeDefined();
-    expect(await store.get('agent-a', 'recent')).toBeDefined();
+  it('touch() restarts the idle expiry of an active chat; get() does not', async () => {
+    const s = new MemoryChatStore({ idleTtlSeconds: 10, now: () => clock });
+    try {
+      await s.create(record('used'));
+      await s.create(record('read'));
+      clock = T0 + 9_000;
+      expect((await s.touch('agent-a', 'used'))?.status).toBe('ACTIVE');
+      expect((await s.get('agent-a', 'read'))?.status).toBe('ACTIVE');
+      clock = T0 + 18_000;
+      expect(await s.get('agent-a', 'read')).toBeUndefined();
+      expect((await s.get('agent-a', 'used'))?.status).toBe('ACTIVE');
+      expect(await s.touch('agent-a', 'nope')).toBeUndefined();
+      clock = T0 + 19_000;
+      expect(await s.touch('agent-a', 'used')).toBeUndefined();
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('touch() does not prolong a closed chat', async () => {
+    await store.create(record('c1'));
+    await store.close('agent-a', 'c1', null, new Date(T0).toISOString());
+    clock = T0 + 59_000;
+    expect((await store.touch('agent-a', 'c1'))?.status).toBe('CLOSED');
+    clock = T0 + 60_000;
+    expect(await store.get('agent-a', 'c1')).toBeUndefined();
+  });
+
+  it('caps active chats per agent: create rejects with ChatStoreFullError; closing, deleting or expiry frees room', async () => {
+    const s = new MemoryChatStore({ maxActivePerAgent: 2, idleTtlSeconds: 10, now: () => clock });
+    try {
+      await s.create(record('a'));
+      await s.create(record('b'));
+      await expect(s.create(record('c'))).rejects.toEqual(new ChatStoreFullError('agent-a', 2));
+      // Another agent has its own budget; an existing id is still "exists", not "full".
+      expect(await s.create(record('a', 'agent-b'))).toBe(true);
+      expect(await s.create(record('a'))).toBe(false);
+      await s.close('agent-a', 'a', null, new Date(clock).toISOString());
+      expect(await s.create(record('c'))).toBe(true);
+      await expect(s.create(record('d'))).rejects.toBeInstanceOf(ChatStoreFullError);
+      await s.delete('agent-a', 'b');
+      expect(await s.create(record('d'))).toBe(true);
+      expect(s.activeChats('agent-a')).toBe(2);
+      clock = T0 + 10_000; // both active chats expire; no sweep has run yet
+      expect(await s.create(record('e'))).toBe(true);
+      expect(s.activeChats('agent-a')).toBe(1);
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  it('sweep() drops expired chats: closed after the closed TTL, active after the idle TTL', async () => {
+    const s = new MemoryChatStore({ closedTtlSeconds: 60, idleTtlSeconds: 100, now: () => clock });
+    try {
+      await s.create(record('open'));
+      await s.create(record('old'));
+      await s.create(record('recent'));
+      await s.close('agent-a', 'old', null, new Date(T0).toISOString());
+      await s.close('agent-a', 'recent', null, new Date(T0 + 50_000).toISOString());
+      clock = T0 + 70_000;
+      expect(s.size).toBe(3);
+      s.sweep();
+      expect(s.size).toBe(2);
+      expect(await s.get('agent-a', 'open')).toBeDefined();
+      expect(await s.get('agent-a', 'recent')).toBeDefined();
+      clock = T0 + 100_000;
+      s.sweep();
+      expect(s.size).toBe(1);
+      expect(await s.get('agent-a', 'open')).toBeUndefined();
+      expect(s.activeChats('agent-a')).toBe(0);
+    } finally {
+      await s.dispose();
+    }
   });
 
   it('the sweep timer runs on its own', async () => {

@@ -1,0 +1,109 @@
+/**
+ * One request on its way through the pipeline: what the transport told us (RequestMeta), what
+ * routing found, and the handler's view of it (HandlerContext). Hooks get this object; handlers
+ * see it through the HandlerContext interface. All fields exist from the constructor on (one
+ * object shape for V8); routing fills them in.
+ */
+import type { Logger } from '../logging/logger';
+import type { SseEvent } from '../protocol/sse';
+import type { ArcRequest, ArcResponse, RequestId } from '../protocol/types';
+import type { ChatRecord } from '../state/chat-store';
+import type { HandlerContext } from './agent';
+
+/** What the transport knows of a request besides its body. All optional: in-process calls have none. */
+export interface RequestMeta {
+  /**
+   * Registers a callback for when the caller disconnects before the reply is written. Called
+   * lazily, only when a handler reads `context.signal`, so the hot path adds no listener.
+   */
+  onDisconnect?: (abort: () => void) => void;
+  /** Request headers with lower-case names, as node:http gives them (for hooks such as auth). */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** The caller's network address, as the transport saw it. */
+  remoteAddress?: string;
+}
+
+export interface JsonReply {
+  kind: 'json';
+  status: number;
+  body: ArcResponse;
+  /** Seconds, sent as `Retry-After`. */
+  retryAfter?: number;
+  /** Extra response headers (from hooks). */
+  headers?: Record<string, string>;
+}
+
+export interface StreamReply {
+  kind: 'stream';
+  status: 200;
+  events: AsyncIterable<SseEvent>;
+  /**
+   * Ends the exchange without reading the events: the caller went away, or the transport
+   * cannot write. Frees the concurrency slot and aborts the handler's signal. Idempotent, and
+   * safe after the events were read to the end.
+   */
+  cancel(): void;
+  headers?: Record<string, string>;
+}
+
+export type ArcReply = JsonReply | StreamReply;
+
+export class RequestState implements HandlerContext {
+  /** The validated envelope, once validated. */
+  request: ArcRequest | undefined = undefined;
+  /** The routed agent's id ('' until routed). */
+  agentId = '';
+  /** Canonical method name, aliases resolved ('' until routed). */
+  method = '';
+  requestId: RequestId = '';
+  traceId: string | undefined = undefined;
+  requestAgent = '';
+  /** Validated params (set before preHandler). */
+  params: Record<string, unknown> = {};
+  stream = false;
+  chat: ChatRecord | undefined = undefined;
+  /** Free space for hooks (e.g. the authenticated caller), shared with the handler's context. */
+  readonly locals: Record<string, unknown> = {};
+  private bound: Logger | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+
+  constructor(
+    /** performance.now() when the request arrived. */
+    readonly startedAt: number,
+    readonly meta: RequestMeta,
+    /** The parsed request body, before validation (for onRequest hooks). */
+    readonly body: unknown,
+    private readonly rootLogger: Logger,
+  ) {}
+
+  /** Fills in what routing found. */
+  route(request: ArcRequest, agentId: string, method: string, params: Record<string, unknown>, stream: boolean): void {
+    this.request = request;
+    this.agentId = agentId;
+    this.method = method;
+    this.requestId = request.id;
+    this.traceId = request.traceId;
+    this.requestAgent = request.requestAgent;
+    this.params = params;
+    this.stream = stream;
+  }
+
+  /** Created on first use: most handlers never look at it. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      this.meta.onDisconnect?.(() => controller.abort());
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.controller?.abort();
+  }
+
+  get logger(): Logger {
+    this.bound ??= this.rootLogger.child({ traceId: this.traceId, id: this.requestId, agent: this.agentId, method: this.method });
+    return this.bound;
+  }
+}
