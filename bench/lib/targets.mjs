@@ -99,7 +99,9 @@ async function startNginx(name, servers) {
 export async function startTarget(target, store, redis, runTag) {
   const spec = TARGETS[target];
   if (!spec) throw new Error(`unknown target ${target}`);
-  const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' };
+  // chat.start runs create chats and never end them (a quick run makes ~100,000): lift the
+  // in-memory store's cap on active chats, which would otherwise turn the rest into -41011.
+  const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', MAX_ACTIVE_CHATS_PER_AGENT: '10000000' };
   if (store === 'redis') Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${redis.keyPrefix}${target}:` });
   const processes = [];
   const stopAll = () =>

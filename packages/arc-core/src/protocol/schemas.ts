@@ -62,19 +62,25 @@ const reason = { type: ['string', 'null'], maxLength: MAX_REASON_LENGTH };
 const metadata = { type: 'object' };
 const taskEvent = { type: 'string', enum: [...TASK_EVENTS] };
 
-/** The request envelope (ARC-PROTOCOL.md §2). `required` is in the order the SDK checks it. */
+/**
+ * The request envelope (ARC-PROTOCOL.md §2). `required` is in the order the SDK checks it.
+ * The string fields' length limit (ENVELOPE_STRING_FIELDS, MAX_ID_LENGTH; DECISIONS.md 12) is
+ * checked by ArcValidator after the schema: ajv's maxLength counts code points one by one, a
+ * comparison of lengths costs nothing.
+ */
+export const ENVELOPE_STRING_FIELDS = ['id', 'method', 'requestAgent', 'targetAgent', 'traceId'] as const;
+
 export const envelopeSchema: JsonSchema = {
   type: 'object',
   required: ['arc', 'id', 'method', 'requestAgent', 'targetAgent', 'params'],
   properties: {
     arc: { const: '1.0' },
-    // DECISIONS.md 12: envelope strings are at most MAX_ID_LENGTH characters.
-    id: { type: ['string', 'number'], maxLength: MAX_ID_LENGTH },
-    method: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
-    requestAgent: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
-    targetAgent: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
+    id: { type: ['string', 'number'] },
+    method: { type: 'string', minLength: 1 },
+    requestAgent: { type: 'string', minLength: 1 },
+    targetAgent: { type: 'string', minLength: 1 },
     params: { type: 'object' },
-    traceId: { type: 'string', maxLength: MAX_ID_LENGTH },
+    traceId: { type: 'string' },
   },
 };
 

@@ -7,8 +7,8 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
-import { clip } from './limits';
-import { envelopeSchema, paramsSchemas, type JsonSchema } from './schemas';
+import { MAX_ID_LENGTH, clip } from './limits';
+import { ENVELOPE_STRING_FIELDS, envelopeSchema, paramsSchemas, type JsonSchema } from './schemas';
 import { ARC_VERSION, type ArcRequest } from './types';
 
 const ENVELOPE_FIELDS = ['arc', 'id', 'method', 'requestAgent', 'targetAgent', 'params'];
@@ -111,7 +111,22 @@ export class ArcValidator {
       const what = body === null ? 'null' : Array.isArray(body) ? 'an array (batches are not supported)' : `a ${typeof body}`;
       throw new ArcError(ArcErrorCode.InvalidRequest, `Request body must be a JSON object, got ${what}`);
     }
-    if (this.envelope(body)) return body as ArcRequest;
+    if (this.envelope(body)) {
+      const req = body as ArcRequest;
+      if (
+        (typeof req.id === 'string' && req.id.length > MAX_ID_LENGTH) ||
+        req.method.length > MAX_ID_LENGTH ||
+        req.requestAgent.length > MAX_ID_LENGTH ||
+        req.targetAgent.length > MAX_ID_LENGTH ||
+        (req.traceId !== undefined && req.traceId.length > MAX_ID_LENGTH)
+      ) {
+        const field = ENVELOPE_STRING_FIELDS.find(
+          (f) => String((req as unknown as Record<string, unknown>)[f] ?? '').length > MAX_ID_LENGTH,
+        )!;
+        this.fail(ArcErrorCode.InvalidRequest, `${field} must be at most ${MAX_ID_LENGTH} characters`, field);
+      }
+      return req;
+    }
     const errs = this.envelope.errors ?? [];
     const obj = body as Record<string, unknown>;
     for (const field of ENVELOPE_FIELDS) {

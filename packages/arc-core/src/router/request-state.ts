@@ -62,8 +62,7 @@ export class RequestState implements HandlerContext {
   params: Record<string, unknown> = {};
   stream = false;
   chat: ChatRecord | undefined = undefined;
-  /** Free space for hooks (e.g. the authenticated caller), shared with the handler's context. */
-  readonly locals: Record<string, unknown> = {};
+  private ownLocals: Record<string, unknown> | undefined = undefined;
   private bound: Logger | undefined = undefined;
   private controller: AbortController | undefined = undefined;
 
@@ -86,6 +85,12 @@ export class RequestState implements HandlerContext {
     this.requestAgent = request.requestAgent;
     this.params = params;
     this.stream = stream;
+  }
+
+  /** Free space for hooks (e.g. the authenticated caller), shared with the handler's context. Created on first use. */
+  get locals(): Record<string, unknown> {
+    this.ownLocals ??= {};
+    return this.ownLocals;
   }
 
   /** Created on first use: most handlers never look at it. */

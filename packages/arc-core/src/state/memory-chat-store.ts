@@ -35,7 +35,11 @@ interface AgentChats {
   entries: Map<string, Entry>;
   /** Entries with status ACTIVE (kept in step on create, close, delete and expiry). */
   active: number;
+  /** When a full agent's chats were last swept on demand (epoch ms). */
+  sweptAt: number;
 }
+
+const ON_DEMAND_SWEEP_MS = 1000;
 
 export class MemoryChatStore implements ChatStore {
   /** agentId → chats: no per-call key strings to build. */
@@ -59,17 +63,26 @@ export class MemoryChatStore implements ChatStore {
   async create(record: ChatRecord): Promise<boolean> {
     let chats = this.agents.get(record.agentId);
     if (!chats) {
-      chats = { entries: new Map(), active: 0 };
+      chats = { entries: new Map(), active: 0, sweptAt: -Infinity };
       this.agents.set(record.agentId, chats);
     }
-    if (this.live(chats, record.chatId)) return false;
+    const now = this.now();
+    const existing = chats.entries.get(record.chatId);
+    if (existing) {
+      if (existing.expiresAt > now) return false;
+      this.remove(chats, record.chatId);
+    }
     const active = record.status !== 'CLOSED';
     if (active && chats.active >= this.maxActive) {
-      // Expired chats may still be counted until the next sweep: sweep once before refusing.
-      this.sweepAgent(chats);
+      // Expired chats may still be counted until the next sweep: sweep before refusing, but at
+      // most once a second, so that a full agent does not walk all its chats for every refusal.
+      if (now - chats.sweptAt >= ON_DEMAND_SWEEP_MS) {
+        chats.sweptAt = now;
+        this.sweepAgent(chats);
+      }
       if (chats.active >= this.maxActive) throw new ChatStoreFullError(record.agentId, this.maxActive);
     }
-    chats.entries.set(record.chatId, { chat: { ...record }, expiresAt: this.now() + (active ? this.idleTtlMs : this.closedTtlMs) });
+    chats.entries.set(record.chatId, { chat: { ...record }, expiresAt: now + (active ? this.idleTtlMs : this.closedTtlMs) });
     if (active) chats.active++;
     return true;
   }
