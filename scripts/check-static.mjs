@@ -23,8 +23,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ROOT, composeDescription, findNginx, inCI, manifest } from '@arc/devkit';
-import { renderMain, renderSite, writeStandalone } from '../nginx/render.cjs';
+import { ROOT, findNginx, inCI, manifest } from '@arc/devkit';
+import { composeDescription, renderMain, renderSite, writeStandalone } from '../nginx/render.cjs';
 
 const CI = inCI();
 const results = [];

@@ -11,7 +11,7 @@
  *               keysUnder(), deleteKeysUnder(), startRedisServer()
  *   envelopes   arcRequest(), userText(), readAnswer(), post()
  *   needs       suiteNeeding(), testNeeding(), unmet(), inCI(): the rule for a missing server
- *   manifest    manifest (services/manifest.json, checked), composeDescription()
+ *   manifest    manifest (services/manifest.json, checked); nginx's compose description is nginx/render.cjs composeDescription()
  */
 module.exports = {
   ...require('./lib/root.cjs'),

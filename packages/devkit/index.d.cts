@@ -193,16 +193,3 @@ export interface Manifest {
 }
 export declare const manifest: Manifest;
 export declare function loadManifest(file?: string): Manifest;
-
-export interface UpstreamSpec {
-  servers: string[];
-  agents?: string[];
-}
-export interface GatewayDescription {
-  listen: string;
-  accessLog?: string;
-  serverId?: string;
-  services: Record<string, UpstreamSpec>;
-}
-/** nginx's compose description: nginx/render.cjs composeDescription() when it exists, else nginx/compose.json. */
-export declare function composeDescription(): GatewayDescription;

@@ -4,7 +4,7 @@
  * local cluster, the benchmark, the static checks, jest's projects and the tests take their
  * service ids, agents, default ports and replica counts from here.
  */
-const { existsSync, readFileSync } = require('node:fs');
+const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { ROOT } = require('./root.cjs');
 
@@ -104,17 +104,4 @@ function loadManifest(file = FILE) {
 
 const manifest = loadManifest();
 
-/**
- * nginx's description for docker-compose (service names on the compose network): from
- * nginx/render.cjs's composeDescription() (built from this manifest) when the renderer has it,
- * else from nginx/compose.json.
- */
-function composeDescription() {
-  const render = require(join(ROOT, 'nginx', 'render.cjs'));
-  if (typeof render.composeDescription === 'function') return render.composeDescription();
-  const file = join(ROOT, 'nginx', 'compose.json');
-  if (!existsSync(file)) throw new Error('nginx/render.cjs has no composeDescription() and nginx/compose.json is gone');
-  return render.readDescription(file);
-}
-
-module.exports = { manifest, loadManifest, composeDescription };
+module.exports = { manifest, loadManifest };
