@@ -117,8 +117,10 @@ redis_state() {
   key="arc:chat:finance-agent:$chat"
   status=$(compose exec -T redis redis-cli hget "$key" status | tr -d '\r')
   ttl=$(compose exec -T redis redis-cli ttl "$key" | tr -d '\r')
-  [ "$status" = ACTIVE ] && [ "$ttl" = -1 ] || { echo "$key: status '$status', ttl '$ttl' (expected ACTIVE, -1)" >&2; return 1; }
-  echo "$key: ACTIVE, no TTL"
+  # Active chats expire after CHAT_IDLE_TTL_SECONDS (24 h by default) without use.
+  [ "$status" = ACTIVE ] && [ "$ttl" -gt 86000 ] && [ "$ttl" -le 86400 ] \
+    || { echo "$key: status '$status', ttl '$ttl' (expected ACTIVE, about 86400)" >&2; return 1; }
+  echo "$key: ACTIVE, expires after ${ttl}s without use"
 
   compose restart redis
   # Each service reconnects by itself, each replica on its own schedule: wait until every
