@@ -14,6 +14,7 @@ export { DEFAULT_MAX_METADATA_BYTES, MAX_ID_LENGTH, MAX_JSON_DEPTH, MAX_REASON_L
 export { ArcErrorCode, allErrorCodes, errorCodeInfo, httpStatusFor, type ArcErrorCodeName, type ErrorCodeInfo } from './errors/codes';
 export { ArcError, isArcError, type ErrorDetails } from './errors/arc-error';
 export { ArcAgent, type AgentOptions, type ArcHandler, type ChatReply, type HandlerContext, type HandlerOptions } from './router/agent';
+export type { ArtifactInput, TaskContext, TaskHandler, TaskOutcome, TaskView } from './tasks/task-context';
 export { ArcRouter, type ArcReply, type JsonReply, type RequestMeta, type RouterOptions, type StreamReply } from './router/router';
 export { RequestState } from './router/request-state';
 export {
@@ -41,3 +42,40 @@ export { loadConfig, ConfigError, type ServiceConfig } from './config/config';
 export { silentLogger, type LogEntry, type Logger, type LogMeta } from './logging/logger';
 export { LOG_LEVELS, type LogLevel } from './logging/log-levels';
 export { createLogger } from './logging/winston';
+export {
+  MAX_TASKS_PER_AGENT,
+  TASK_RETENTION_SECONDS,
+  TERMINAL_STATUSES,
+  TaskStoreFullError,
+  type DeliveryStats,
+  type StoredSubscription,
+  type TaskError,
+  type TaskMutation,
+  type TaskRecord,
+  type TaskStore,
+  type UpdateOutcome,
+} from './state/task-store';
+export { MemoryTaskStore, type MemoryTaskStoreOptions } from './state/memory-task-store';
+export { InputRequired } from './tasks/task-context';
+export { TASK_STATUSES, assertTransition, canTransition, isTerminal } from './tasks/transitions';
+export { subscribed, taskEvent, type TaskEventData, type TaskEventRecord, type TaskEventSink } from './tasks/events';
+export { PRIORITY_RANK, type AbortReason, type TaskProcessor, type TaskQueue, type TaskRun } from './tasks/task-queue';
+export { MemoryTaskQueue, type MemoryTaskQueueOptions } from './tasks/memory-task-queue';
+export { DEFAULT_SUBSCRIBED_EVENTS, TASK_PRIORITIES } from './tasks/task-engine';
+export { TASK_DEFAULTS, type TaskOptions, type WebhookOptions } from './tasks/task-service';
+export { verifyWebhook, type VerifyWebhookOptions, type WebhookHeaders, type WebhookVerification } from './webhooks/verify';
+export {
+  parseWebhookNotification,
+  serializeWebhookBody,
+  webhookBody,
+  webhookTimestamp,
+  type WebhookBody,
+  type WebhookBodyFields,
+  type WebhookNotification,
+} from './webhooks/payload';
+export { WEBHOOK_HEADERS, signatureV1, signatureV2, webhookHeaders } from './webhooks/signature';
+export { pythonJsonDumps } from './webhooks/python-json';
+export { DEFAULT_WEBHOOK_POLICY, callbackChecker, checkCallbackUrl, type WebhookNetworkPolicy } from './webhooks/ssrf';
+export { sendWebhook, type SendWebhookOptions, type WebhookSendResult } from './webhooks/sender';
+export { DEFAULT_RETRY_POLICY, type Delivery, type Outbox, type RetryPolicy } from './webhooks/outbox';
+export { MemoryOutbox } from './webhooks/memory-outbox';

@@ -1,6 +1,6 @@
 /**
  * The transport-free layers must stay transport-free: nothing under protocol/, errors/, router/,
- * state/ or config/ may import express, axios, ioredis or winston. And the package's public
+ * state/, tasks/, webhooks/ or config/ may import express, axios, ioredis, winston or bullmq. And the package's public
  * entry points stay stable.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -8,8 +8,8 @@ import { join, relative } from 'node:path';
 
 const PKG = join(__dirname, '..');
 const SRC = join(PKG, 'src');
-const TRANSPORT_FREE = ['protocol', 'errors', 'router', 'state', 'config'];
-const FORBIDDEN = ['express', 'axios', 'ioredis', 'winston'];
+const TRANSPORT_FREE = ['protocol', 'errors', 'router', 'state', 'tasks', 'webhooks', 'config'];
+const FORBIDDEN = ['express', 'axios', 'ioredis', 'winston', 'bullmq'];
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];

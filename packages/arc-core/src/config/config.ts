@@ -39,6 +39,40 @@ export interface ServiceConfig {
   readonly MAX_ACTIVE_CHATS_PER_AGENT: number;
   /** A quiet SSE stream gets a comment line this often, so proxies do not cut it (0: never). */
   readonly SSE_HEARTBEAT_MS: number;
+  /** Task runs of one agent at once, per process. */
+  readonly TASK_CONCURRENCY: number;
+  /** Time one run of a task handler may take before the task fails with -42005. */
+  readonly TASK_TIMEOUT_MS: number;
+  /** Runs one task may start in all (a crash or an unexpected error starts another). */
+  readonly TASK_MAX_ATTEMPTS: number;
+  /** Tasks are kept this long after their last change (terminal ones after they ended). */
+  readonly TASK_RETENTION_SECONDS: number;
+  /** Largest task (messages, artifacts, metadata) in JSON bytes. */
+  readonly TASK_MAX_BYTES: number;
+  /** Tasks one agent may hold in the in-memory store before task.create gets -41011 / 503. */
+  readonly MAX_TASKS_PER_AGENT: number;
+  /** Signs webhook deliveries (X-ARC-Signature and X-ARC-Signature-V2); unset: unsigned. */
+  readonly WEBHOOK_SECRET?: string;
+  /** Callback hosts always allowed, comma-separated host names or IPs (e.g. a receiver on a private network). */
+  readonly WEBHOOK_ALLOWED_HOSTS: string;
+  /** Allow callbacks to loopback and private addresses (development). */
+  readonly WEBHOOK_ALLOW_PRIVATE_NETWORKS: boolean;
+  /** Time one delivery attempt may take. */
+  readonly WEBHOOK_TIMEOUT_MS: number;
+  /** First retry delay of a failed delivery; doubles, with jitter, up to 60 s. */
+  readonly WEBHOOK_RETRY_BASE_MS: number;
+  /** A delivery not made this long after its event is given up. */
+  readonly WEBHOOK_RETRY_WINDOW_SECONDS: number;
+}
+
+/** Variables whose values are never shown (in errors or logs). */
+const SECRET_VARIABLES = new Set(['WEBHOOK_SECRET']);
+
+/** WEBHOOK_ALLOWED_HOSTS as a list. */
+export function allowedWebhookHosts(config: Pick<ServiceConfig, 'WEBHOOK_ALLOWED_HOSTS'>): string[] {
+  return config.WEBHOOK_ALLOWED_HOSTS.split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
 }
 
 export class ConfigError extends Error {
@@ -70,6 +104,20 @@ const schema = {
     CHAT_IDLE_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 365 * 24 * 3600, default: 24 * 3600 },
     MAX_ACTIVE_CHATS_PER_AGENT: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100_000 },
     SSE_HEARTBEAT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 15000 },
+    // Tasks (docs/tasks.md).
+    TASK_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
+    TASK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 24 * 3600 * 1000, default: 600000 },
+    TASK_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
+    TASK_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 365 * 24 * 3600, default: 7 * 24 * 3600 },
+    TASK_MAX_BYTES: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 },
+    MAX_TASKS_PER_AGENT: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100_000 },
+    // Webhooks (docs/tasks.md). The secret is never printed, not even in a configuration error.
+    WEBHOOK_SECRET: { type: 'string', minLength: 16 },
+    WEBHOOK_ALLOWED_HOSTS: { type: 'string', pattern: '^[A-Za-z0-9._:\\[\\]-]+( *, *[A-Za-z0-9._:\\[\\]-]+)*$', default: '' },
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: { type: 'boolean', default: false },
+    WEBHOOK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 10000 },
+    WEBHOOK_RETRY_BASE_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
+    WEBHOOK_RETRY_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 7 * 24 * 3600, default: 900 },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;
@@ -92,7 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { PORT: number; SER
   const valid = validate(input);
   const problems = (validate.errors ?? []).map((e) => {
     const name = e.instancePath.slice(1) || String((e.params as { missingProperty?: string }).missingProperty);
-    return `${name}=${JSON.stringify(raw[name])} ${e.message ?? 'is invalid'}`;
+    const shown = SECRET_VARIABLES.has(name) ? '(hidden)' : JSON.stringify(raw[name]);
+    return `${name}=${shown} ${e.message ?? 'is invalid'}`;
   });
   if (valid) problems.push(...relationProblems(input, raw));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);

@@ -21,6 +21,7 @@ export interface ExpressAppDeps {
   /** Readiness: 200, or 503 while draining or when the chat store does not answer. */
   health: (res: Response) => Promise<void>;
   agentInfo: () => Record<string, unknown>;
+  receiveWebhook: (req: Request, res: Response, agentId: string) => Promise<void>;
 }
 
 export function buildExpressApp(deps: ExpressAppDeps): Express {
@@ -34,6 +35,10 @@ export function buildExpressApp(deps: ExpressAppDeps): Express {
   // Liveness: the process is up and its event loop answers (restart it if this fails).
   app.get('/health/live', (_req, res) => writeJson(res, 200, { status: 'alive', server_id: serverId }));
   app.get('/agent-info', (_req, res) => writeJson(res, 200, deps.agentInfo()));
+  // Webhook deliveries for an agent's task.notification handler (webhook-receiver.ts).
+  app.post('/webhooks/:agentId', (req, res, next) => {
+    deps.receiveWebhook(req, res, String(req.params.agentId)).catch(next);
+  });
 
   // The same handler as ArcServer's fast path, for when `app` is mounted in another server.
   app.post('/arc', (req, res, next) => {

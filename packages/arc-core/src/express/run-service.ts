@@ -6,15 +6,17 @@
 import { ConfigError, loadConfig, type ServiceConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/winston';
-import { RedisChatStore } from '../redis/redis-chat-store';
 import type { ChatStore } from '../state/chat-store';
-import { MemoryChatStore } from '../state/memory-chat-store';
+import type { TaskOptions } from '../tasks/task-service';
+import { backendsFor } from './backends';
 import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
 
 export interface ServiceDeps {
   config: ServiceConfig;
   logger: Logger;
   chatStore: ChatStore;
+  /** Task store, queue, limits and webhook settings (used by agents with a task handler). */
+  tasks?: Partial<TaskOptions>;
 }
 
 export interface RunServiceOptions {
@@ -38,6 +40,7 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     keepAliveTimeoutMs: deps.config.KEEP_ALIVE_TIMEOUT_MS,
     maxMetadataBytes: deps.config.MAX_METADATA_BYTES,
     sseHeartbeatMs: deps.config.SSE_HEARTBEAT_MS,
+    tasks: deps.tasks,
   };
 }
 
@@ -56,16 +59,9 @@ export async function runService(
     throw err;
   }
   const logger = createLogger({ level: config.LOG_LEVEL, service: config.SERVER_ID });
-  const chatStore: ChatStore = config.REDIS_URL
-    ? new RedisChatStore({
-        url: config.REDIS_URL,
-        keyPrefix: config.REDIS_KEY_PREFIX,
-        commandTimeoutMs: config.REDIS_TIMEOUT_MS,
-        idleTtlSeconds: config.CHAT_IDLE_TTL_SECONDS,
-        logger,
-      })
-    : new MemoryChatStore({ idleTtlSeconds: config.CHAT_IDLE_TTL_SECONDS, maxActivePerAgent: config.MAX_ACTIVE_CHATS_PER_AGENT });
-  const server = options.build({ config, logger, chatStore });
+  const backends = backendsFor(config, logger);
+  const { chatStore, tasks } = backends;
+  const server = options.build({ config, logger, chatStore, tasks });
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -22,6 +22,7 @@ import type { ChatStore } from '../state/chat-store';
 import { createArcRequestHandler } from './arc-request-handler';
 import { resolveTimeouts, type HttpTimeouts } from './connection-limits';
 import { answerHttpError, buildExpressApp } from './express-app';
+import { createWebhookReceiver } from './webhook-receiver';
 import { refuseMissingHost } from './http-errors';
 import { createHttpServer } from './http-server';
 import { writeJson } from './reply-writer';
@@ -60,6 +61,7 @@ export class ArcServer {
   private readonly version: string;
   private readonly bodyLimitBytes: number;
   private readonly timeouts: HttpTimeouts;
+  private readonly webhookSecret: string | undefined;
   private http: Server | undefined;
   private draining = false;
   private readonly handleArc: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -71,6 +73,7 @@ export class ArcServer {
     this.version = options.version ?? CORE_VERSION;
     this.bodyLimitBytes = options.bodyLimitBytes ?? 10 * 1024 * 1024;
     this.timeouts = resolveTimeouts(options);
+    this.webhookSecret = options.tasks?.webhooks?.secret;
     this.handleArc = createArcRequestHandler({
       router: this.router,
       bodyLimitBytes: this.bodyLimitBytes,
@@ -180,7 +183,7 @@ export class ArcServer {
       server.closeAllConnections();
       await closed;
     }
-    await this.router.chatStore.dispose();
+    await this.router.close();
   }
 
   // ---- the Express app (everything but the POST /arc fast path) ----
@@ -193,6 +196,12 @@ export class ArcServer {
       handleArc: this.handleArc,
       health: (res) => this.health(res),
       agentInfo: () => this.agentInfo(),
+      receiveWebhook: createWebhookReceiver({
+        router: this.router,
+        bodyLimitBytes: this.bodyLimitBytes,
+        secret: this.webhookSecret,
+        logger: this.logger,
+      }),
     });
   }
 

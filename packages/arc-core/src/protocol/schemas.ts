@@ -141,9 +141,10 @@ export const paramsSchemas: Record<string, JsonSchema> = {
       taskId: id,
       event: taskEvent,
       timestamp: { type: 'string', format: 'date-time' },
+      // The SDK's WebhookManager sends no `message` in some events (captures/webhook_delivery.txt).
       data: {
         type: 'object',
-        required: ['status', 'message'],
+        required: ['status'],
         properties: { status: { type: 'string' }, message: { type: 'string' } },
       },
     },

@@ -6,4 +6,5 @@
  *   const server = createArcServer({ serverId, chatStore: new RedisChatStore({ url: process.env.REDIS_URL }) });
  */
 export { RedisChatStore, redisClientOptions, type RedisChatStoreOptions } from './redis-chat-store';
-export { chatKey } from './keys';
+export { chatKey, taskKey } from './keys';
+export { RedisTaskStore, type RedisTaskStoreOptions } from './redis-task-store';

@@ -1,5 +1,5 @@
 /**
- * The Lua scripts of the Redis chat store, one place for all of them (STYLE.md 13). Each runs
+ * The Lua scripts of the Redis stores (chats, tasks), one place for all of them (STYLE.md 13). Each runs
  * atomically on one key; KEYS and ARGV are documented at its head. Run with EVALSHA, falling
  * back to EVAL after NOSCRIPT (e.g. when Redis restarted), see `runScript`.
  */
@@ -61,6 +61,39 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 local out = redis.call('HGETALL', KEYS[1])
 table.insert(out, 1, 'ok')
 return out
+`,
+);
+
+/**
+ * Creates a task unless its key exists.
+ * KEYS[1] task; ARGV[1] TTL in ms; ARGV[2] record (JSON); ARGV[3] version; ARGV[4] status
+ * → 1 created, 0 exists.
+ */
+export const CREATE_TASK = lua(
+  'create-task',
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3], 'status', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`,
+);
+
+/**
+ * Replaces a task if its version is still the one the writer read (compare-and-set), and
+ * restarts its expiry.
+ * KEYS[1] task; ARGV[1] expected version; ARGV[2] new version; ARGV[3] record (JSON);
+ * ARGV[4] status; ARGV[5] TTL in ms → 1 written, 0 version changed meanwhile, -1 no such task.
+ */
+export const UPDATE_TASK = lua(
+  'update-task',
+  `
+local version = redis.call('HGET', KEYS[1], 'version')
+if not version then return -1 end
+if version ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[3], 'version', ARGV[2], 'status', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
 `,
 );
 

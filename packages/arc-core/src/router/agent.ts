@@ -18,6 +18,10 @@ import { canonicalMethod } from '../protocol/methods';
 import type { JsonSchema } from '../protocol/schemas';
 import type { ArcMethods, ChatResult, Message, Part, RequestId, StandardMethod } from '../protocol/types';
 import type { ChatRecord } from '../state/chat-store';
+import type { TaskHandler } from '../tasks/task-context';
+
+/** The methods the core's task lifecycle serves for an agent with a task handler. */
+export const TASK_LIFECYCLE_METHODS: readonly string[] = ['task.create', 'task.info', 'task.send', 'task.cancel', 'task.subscribe'];
 
 export interface HandlerContext {
   readonly agentId: string;
@@ -80,6 +84,7 @@ export class ArcAgent {
   readonly description: string | undefined;
   readonly maxConcurrent: number | undefined;
   private readonly handlers = new Map<string, RegisteredHandler>();
+  private taskHandlerFn: TaskHandler | undefined = undefined;
 
   constructor(id: string, options: AgentOptions = {}) {
     if (!AGENT_ID.test(id)) {
@@ -96,6 +101,9 @@ export class ArcAgent {
   on(method: string, handler: ArcHandler<never>, options: HandlerOptions = {}): this {
     const name = canonicalMethod(method);
     if (this.handlers.has(name)) throw new Error(`Agent ${this.id} already has a handler for ${name}`);
+    if (this.taskHandlerFn && TASK_LIFECYCLE_METHODS.includes(name)) {
+      throw new Error(`Agent ${this.id} has a task handler, which runs ${name} itself`);
+    }
     if (typeof handler !== 'function') throw new TypeError(`Handler for ${this.id}/${name} must be a function`);
     this.handlers.set(name, { method: name, fn: handler as unknown as ArcHandler, options });
     return this;
@@ -106,15 +114,40 @@ export class ArcAgent {
     return this.handlers.get(method);
   }
 
-  /** True when the core serves this method for this agent (chat.end comes with chat.start). */
+  /**
+   * Registers the agent's task handler: the core then serves task.create, task.info (task.get),
+   * task.send, task.cancel and task.subscribe for this agent and runs the lifecycle; the
+   * handler only does the work (see tasks/task-context.ts). One per agent.
+   */
+  onTask(handler: TaskHandler): this {
+    if (this.taskHandlerFn) throw new Error(`Agent ${this.id} already has a task handler`);
+    if (typeof handler !== 'function') throw new TypeError(`Task handler of ${this.id} must be a function`);
+    for (const m of TASK_LIFECYCLE_METHODS) {
+      if (this.handlers.has(m)) throw new Error(`Agent ${this.id} has its own ${m} handler; a task handler runs the task methods itself`);
+    }
+    this.taskHandlerFn = handler;
+    return this;
+  }
+
+  /** The agent's task handler, if it has one. */
+  get taskHandler(): TaskHandler | undefined {
+    return this.taskHandlerFn;
+  }
+
+  /** True when the core serves this method for this agent (chat.end comes with chat.start, the task methods with onTask). */
   supports(method: string): boolean {
-    return this.handlers.has(method) || (method === 'chat.end' && this.handlers.has('chat.start'));
+    return (
+      this.handlers.has(method) ||
+      (method === 'chat.end' && this.handlers.has('chat.start')) ||
+      (this.taskHandlerFn !== undefined && TASK_LIFECYCLE_METHODS.includes(method))
+    );
   }
 
   /** Methods this agent answers, in registration order. */
   get methods(): string[] {
     const list = [...this.handlers.keys()];
     if (this.handlers.has('chat.start') && !this.handlers.has('chat.end')) list.push('chat.end');
+    if (this.taskHandlerFn) list.push(...TASK_LIFECYCLE_METHODS);
     return list;
   }
 }

@@ -3,7 +3,18 @@
  * lifecycle (the handler only produces the reply), any other method straight to its handler.
  */
 import type { ArcError } from '../errors/arc-error';
-import type { ChatEndParams, ChatMessageParams, ChatStartParams, Message } from '../protocol/types';
+import type {
+  ChatEndParams,
+  ChatMessageParams,
+  ChatStartParams,
+  Message,
+  TaskCancelParams,
+  TaskCreateParams,
+  TaskInfoParams,
+  TaskSendParams,
+  TaskSubscribeParams,
+} from '../protocol/types';
+import type { TaskEngine } from '../tasks/task-engine';
 import type { ChatRecord } from '../state/chat-store';
 import type { ChatReply, RegisteredHandler } from './agent';
 import type { ChatLifecycle } from './chat-lifecycle';
@@ -18,9 +29,24 @@ export class Dispatcher {
     private readonly asArcError: (err: unknown, ctx: RequestState) => ArcError,
   ) {}
 
-  /** A request answered with one JSON result. */
-  async run(handler: RegisteredHandler | undefined, ctx: RequestState): Promise<unknown> {
+  /** A request answered with one JSON result; `tasks` when the agent has a task handler. */
+  async run(handler: RegisteredHandler | undefined, ctx: RequestState, tasks?: TaskEngine): Promise<unknown> {
     const { agentId, params } = ctx;
+    if (tasks && ctx.method.startsWith('task.')) {
+      const caller = { requestAgent: ctx.requestAgent, traceId: ctx.traceId };
+      switch (ctx.method) {
+        case 'task.create':
+          return tasks.create(agentId, params as unknown as TaskCreateParams, caller);
+        case 'task.info':
+          return tasks.info(agentId, params as unknown as TaskInfoParams);
+        case 'task.send':
+          return tasks.send(agentId, params as unknown as TaskSendParams);
+        case 'task.cancel':
+          return tasks.cancel(agentId, params as unknown as TaskCancelParams, caller);
+        case 'task.subscribe':
+          return tasks.subscribe(agentId, params as unknown as TaskSubscribeParams);
+      }
+    }
     switch (ctx.method) {
       case 'chat.start': {
         const chat = await this.chats.open(agentId, ctx.requestAgent, params as unknown as ChatStartParams);

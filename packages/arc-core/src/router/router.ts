@@ -32,6 +32,8 @@ import { ConcurrencyLimit } from './concurrency';
 import { Dispatcher } from './dispatch';
 import { Hooks, runErrorHooks, runRequestHooks, runSendHooks, type HookMap, type HookName } from './hooks';
 import { HandlerInvoker } from './invoker';
+import { TASK_PRIORITIES } from '../tasks/task-engine';
+import { TaskService, type TaskOptions } from '../tasks/task-service';
 import { RequestState, type ArcReply, type RequestMeta } from './request-state';
 
 export type { ArcReply, JsonReply, RequestMeta, StreamReply } from './request-state';
@@ -47,6 +49,8 @@ export interface RouterOptions {
   handlerTimeoutMs?: number;
   /** Largest `params.metadata` accepted, as JSON bytes (default 16 KiB); larger is -32602. */
   maxMetadataBytes?: number;
+  /** Task store, queue, limits and the webhook sink, for agents with a task handler (onTask). */
+  tasks?: Partial<TaskOptions>;
 }
 
 interface AgentEntry {
@@ -65,6 +69,8 @@ export class ArcRouter {
   private readonly maxConcurrent: number;
   private readonly maxMetadataBytes: number;
   private readonly dispatcher: Dispatcher;
+  private readonly taskOptions: Partial<TaskOptions>;
+  private taskService: TaskService | undefined = undefined;
 
   constructor(options: RouterOptions) {
     this.serverId = options.serverId;
@@ -72,6 +78,7 @@ export class ArcRouter {
     this.logger = options.logger ?? silentLogger;
     this.maxConcurrent = options.maxConcurrentPerAgent ?? 100;
     this.maxMetadataBytes = options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
+    this.taskOptions = options.tasks ?? {};
     const invoker = new HandlerInvoker(options.handlerTimeoutMs ?? 120_000);
     this.dispatcher = new Dispatcher(new ChatLifecycle(this.chatStore, this.logger), invoker, (err, ctx) => this.asArcError(err, ctx));
   }
@@ -82,7 +89,20 @@ export class ArcRouter {
       throw new ArcError(ArcErrorCode.DuplicateAgentId, `Agent ${agent.id} is already registered on ${this.serverId}`);
     }
     this.agents.set(agent.id, { agent, limit: new ConcurrencyLimit(agent.maxConcurrent ?? this.maxConcurrent) });
+    if (agent.taskHandler) this.tasks.register(agent.id, agent.taskHandler);
     return agent;
+  }
+
+  /** The task machinery, created with the first agent that handles tasks. */
+  get tasks(): TaskService {
+    this.taskService ??= new TaskService(this.taskOptions, this.logger);
+    return this.taskService;
+  }
+
+  /** Releases the chat store and the task machinery (queue, store). */
+  async close(): Promise<void> {
+    await this.taskService?.close();
+    await this.chatStore.dispose();
   }
 
   /** The agent with this id, created and mounted on first use (the guide's `agent_handler` style). */
@@ -135,7 +155,7 @@ export class ArcRouter {
       const stream = params.stream === true && (method === 'chat.start' || method === 'chat.message');
       ctx.route(req, entry.agent.id, method, params, stream);
       const validate = this.paramsValidator(method, handler);
-      if (validate) this.validator.validateParams(validate, params);
+      if (validate) this.validateParams(validate, method, params);
       if (params.metadata !== undefined) this.checkMetadata(params.metadata);
       normalizeInputMessages(params);
       if (hooks.preHandler !== null) await runRequestHooks(hooks.preHandler, ctx);
@@ -153,7 +173,7 @@ export class ArcRouter {
       } else {
         let result: unknown;
         try {
-          result = await this.dispatcher.run(handler, ctx);
+          result = await this.dispatcher.run(handler, ctx, entry.agent.taskHandler ? this.tasks.engine : undefined);
         } finally {
           entry.limit.release();
         }
@@ -184,6 +204,21 @@ export class ArcRouter {
       this.customValidators.set(handler, compiled);
     }
     return compiled;
+  }
+
+  /** Params against their schema; a bad task priority has its own code (-42010), not -32602. */
+  private validateParams(validate: ValidateFunction, method: string, params: Record<string, unknown>): void {
+    try {
+      this.validator.validateParams(validate, params);
+    } catch (err) {
+      if (method === 'task.create' && err instanceof ArcError && err.details.field === 'params.priority') {
+        throw new ArcError(ArcErrorCode.InvalidPriority, `Invalid priority: ${err.message}`, {
+          field: 'params.priority',
+          allowed: TASK_PRIORITIES,
+        });
+      }
+      throw err;
+    }
   }
 
   /** What a chat (or task) would keep of `metadata` is bounded: refuse more than maxMetadataBytes. */
