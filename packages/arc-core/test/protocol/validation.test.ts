@@ -323,12 +323,6 @@ describe('envelope validation through the router', () => {
       ['chat.end', { chatId: 5 }, 'params.chatId must be a string', 'params.chatId'],
       ['chat.end', { chatId: 'c-1', reason: 3 }, 'params.reason must be a string or null', 'params.reason'],
       ['task.create', {}, 'params.initialMessage is required', 'params.initialMessage'],
-      [
-        'task.create',
-        { initialMessage: msg, priority: 'MEDIUM' },
-        'params.priority must be one of: LOW, NORMAL, HIGH, URGENT',
-        'params.priority',
-      ],
       ['task.send', { taskId: 't-1' }, 'params.message is required', 'params.message'],
       ['task.send', { taskId: 1, message: msg }, 'params.taskId must be a string', 'params.taskId'],
       ['task.info', {}, 'params.taskId is required', 'params.taskId'],
@@ -373,6 +367,16 @@ describe('envelope validation through the router', () => {
       expect(reply.body.error.details).toEqual({ field });
       expect(reply.body.result).toBeNull();
       expect(seen).toHaveLength(0);
+    });
+
+    it('a bad task priority has its own code: -42010 (not -32602), naming the field and the allowed values', async () => {
+      const reply = await jsonReply(router.handle(envelope('task.create', { initialMessage: msg, priority: 'MEDIUM' })));
+      expect(reply.status).toBe(200);
+      expect(reply.body.error).toEqual({
+        code: -42010,
+        message: 'Invalid priority: params.priority must be one of: LOW, NORMAL, HIGH, URGENT',
+        details: { field: 'params.priority', allowed: ['LOW', 'NORMAL', 'HIGH', 'URGENT'] },
+      });
     });
 
     it('a streamed call with bad params is a 400, never a 200 JSON error', async () => {
