@@ -216,11 +216,14 @@ export class ArcServer {
       return;
     }
     try {
-      await withTimeout(this.router.chatStore.ping(), 1000);
+      await withTimeout(this.router.ping(), 1000);
       writeJson(res, 200, { status: 'healthy', ...base });
     } catch (err) {
-      this.logger.warn('not ready: chat store unreachable', { err: err instanceof Error ? err.message : String(err) });
-      writeJson(res, 503, { status: 'unavailable', reason: 'chat store unreachable', ...base });
+      const detail = err instanceof Error ? err.message : String(err);
+      this.logger.warn('not ready: state unreachable', { err: detail });
+      // Which part, not why: "chat store unreachable", "task store unreachable", "task queue unreachable".
+      const part = /^(chat store|task store|task queue)/.exec(detail)?.[1] ?? 'state';
+      writeJson(res, 503, { status: 'unavailable', reason: `${part} unreachable`, ...base });
     }
   }
 

@@ -95,8 +95,16 @@ export class ArcRouter {
 
   /** The task machinery, created with the first agent that handles tasks. */
   get tasks(): TaskService {
-    this.taskService ??= new TaskService(this.taskOptions, this.logger);
+    this.taskService ??= new TaskService({ workerId: this.serverId, ...this.taskOptions }, this.logger);
     return this.taskService;
+  }
+
+  /** Resolves when every store and queue this router uses can serve (readiness); rejects naming the one that cannot. */
+  async ping(): Promise<void> {
+    await this.chatStore.ping().catch((err: unknown) => {
+      throw new Error(`chat store: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    if (this.taskService) await this.taskService.ping();
   }
 
   /** Releases the chat store and the task machinery (queue, store). */

@@ -68,6 +68,8 @@ export interface TaskRecord {
   metadata?: Record<string, unknown>;
   /** Runs of the handler started so far (1 on the first run; a retry after a crash adds one). */
   attempt: number;
+  /** The server (SERVER_ID) that started the latest run. */
+  runner?: string;
   /** The traceId of the request that created the task, carried into its events and webhooks. */
   traceId?: string;
   subscriptions: StoredSubscription[];

@@ -224,6 +224,7 @@ export function wireTask(t: TaskRecord, includeMessages: boolean, includeArtifac
   if (t.requiredInput !== undefined) out.requiredInput = t.requiredInput;
   if (t.statusMessage !== undefined) out.statusMessage = t.statusMessage;
   if (t.attempt > 0) out.attempt = t.attempt;
+  if (t.runner !== undefined) out.runner = t.runner;
   if (t.subscriptions.length > 0) out.subscriptions = t.subscriptions.map((s) => ({ ...wireSubscription(s), deliveries: s.deliveries }));
   return out;
 }

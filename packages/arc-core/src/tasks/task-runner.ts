@@ -34,6 +34,8 @@ export interface TaskRunnerOptions {
   timeoutMs: number;
   /** Runs one task may start in all (TASK_MAX_ATTEMPTS). */
   maxAttempts: number;
+  /** This server's id, recorded as the task's `runner` when a run starts here. */
+  workerId: string;
 }
 
 /** Raised inside ctx methods once the run is over (canceled, timed out): the handler should stop. */
@@ -51,6 +53,7 @@ export class TaskRunner {
       t.status = 'WORKING';
       t.startedAt ??= now;
       t.attempt += 1;
+      t.runner = this.o.workerId;
       return t;
     });
     if (!started.changed) return;

@@ -49,6 +49,8 @@ export interface TaskOptions {
   maxAttempts?: number;
   /** Largest task record in JSON bytes (TASK_MAX_BYTES, default 1 MiB). */
   maxTaskBytes?: number;
+  /** Names this server in the tasks it runs (`runner` in task.info); the router passes its serverId. */
+  workerId?: string;
   /** The SSRF guard for task.subscribe's callbackUrl (default: the webhook policy's); rejects with -32602. */
   checkCallbackUrl?: (url: string) => Promise<void>;
 }
@@ -98,6 +100,7 @@ export class TaskService {
       handlerOf: (agentId) => this.handlers.get(agentId),
       timeoutMs: options.timeoutMs ?? TASK_DEFAULTS.timeoutMs,
       maxAttempts: options.maxAttempts ?? TASK_DEFAULTS.maxAttempts,
+      workerId: options.workerId ?? 'arc-server',
     });
   }
 
@@ -113,6 +116,16 @@ export class TaskService {
 
   get handlesTasks(): boolean {
     return this.handlers.size > 0;
+  }
+
+  /** Readiness of the task store and the queue. */
+  async ping(): Promise<void> {
+    await this.store.ping().catch((err: unknown) => {
+      throw new Error(`task store: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    await this.queue.ping().catch((err: unknown) => {
+      throw new Error(`task queue: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 
   /** Stops taking runs (running ones are aborted, to run again elsewhere) and releases the store. */
