@@ -38,7 +38,7 @@ export {
   type CloseOutcome,
 } from './state/chat-store';
 export { MemoryChatStore, type MemoryChatStoreOptions } from './state/memory-chat-store';
-export { loadConfig, ConfigError, type ServiceConfig } from './config/config';
+export { loadConfig, ConfigError, allowedWebhookHosts, type ServiceConfig, type SettingSchema } from './config/config';
 export { silentLogger, type LogEntry, type Logger, type LogMeta } from './logging/logger';
 export { LOG_LEVELS, type LogLevel } from './logging/log-levels';
 export { createLogger } from './logging/winston';

@@ -122,8 +122,8 @@ const ENTRY_POINTS: Record<string, string[]> = {
     'writeReply',
     'writeSse',
   ],
-  '@arc/core/client': ['ArcClient', 'ArcResponseError', 'ArcTimeoutError', 'ArcTransportError'],
-  '@arc/core/redis': ['RedisChatStore', 'RedisTaskStore', 'chatKey', 'redisClientOptions', 'taskKey'],
+  '@arc/core/client': ['ArcClient', 'ArcResponseError', 'ArcTimeoutError', 'ArcTransportError', 'ArcWaitTimeoutError'],
+  '@arc/core/redis': ['BullMQTaskQueue', 'RedisChatStore', 'RedisOutbox', 'RedisTaskStore', 'chatKey', 'redisClientOptions', 'taskKey'],
 };
 
 const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };

@@ -6,9 +6,14 @@ import { createSupportAgent } from '@arc/support';
 
 export const DEFAULTS = { PORT: 8000, SERVER_ID: 'multi-agent-server' } as const;
 
-export function createServer(deps: ServiceDeps): ArcServer {
+export interface AgentsOptions {
+  /** How long each agent's task work takes, in ms (TASK_WORK_MS; default 3000). */
+  workMs?: number;
+}
+
+export function createServer(deps: ServiceDeps, agents: AgentsOptions = {}): ArcServer {
   return createArcServer({ ...serverOptions(deps), description: 'ARC single server: finance, HR and support agents' })
-    .addAgent(createFinanceAgent())
-    .addAgent(createHrAgent())
-    .addAgent(createSupportAgent());
+    .addAgent(createFinanceAgent(agents))
+    .addAgent(createHrAgent(agents))
+    .addAgent(createSupportAgent(agents));
 }

@@ -6,6 +6,10 @@
  *   const chatId = res.result.chat.chatId;
  *   await client.chat.message('finance-agent', chatId, 'Invoice number INV-12345');
  *
+ *   const created = await client.task.create('finance-agent', 'Invoice summary for INV-12345');
+ *   const task = await client.task.waitFor('finance-agent', created.result.task.taskId, { timeoutMs: 60_000 });
+ *   // task.status: COMPLETED, task.artifacts[0].parts[0]: the DataPart of the report
+ *
  * Returns the whole response envelope (as the Python client does) and throws ArcResponseError
  * for an ARC error — whether the server sent it with 200 or with a 4xx/5xx status — and
  * ArcTimeoutError / ArcTransportError when there was no ARC answer.
@@ -18,12 +22,13 @@ import type {
   ArcRequest,
   ArcSuccessResponse,
   Message,
-  StandardMethod,
   TaskEvent,
   TaskNotificationParams,
   TaskPriority,
 } from '../protocol/types';
 import { ArcResponseError, ArcTimeoutError, ArcTransportError } from './errors';
+import type { TaskInfo, TaskMethods } from './task-types';
+import { waitForTask, type WaitForTaskOptions } from './wait-for-task';
 
 export interface ArcClientOptions {
   /** Our agent id, sent as `requestAgent` (default `arc-ts-client-<8 hex>`). */
@@ -40,6 +45,41 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Request id; a fresh uuid by default. */
   id?: string | number;
+  /** Aborts the request; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Methods with the client's result types (the task methods' answers typed exactly). */
+type ClientMethods = Omit<ArcMethods, keyof TaskMethods> & TaskMethods;
+type Reply<M extends keyof ClientMethods> = Promise<ArcSuccessResponse<ClientMethods[M]['result']>>;
+
+/** client.task: the task methods (ARC-PROTOCOL.md §6) and a wait for the end of a task. */
+export interface TaskApi {
+  /** Creates a task; it answers at once with the task SUBMITTED (default priority NORMAL). */
+  create(
+    targetAgent: string,
+    initialMessage: MessageInput,
+    options?: CallOptions & { priority?: TaskPriority; metadata?: Record<string, unknown> },
+  ): Reply<'task.create'>;
+  /** Adds a message to a live task; resumes a task waiting in INPUT_REQUIRED. */
+  send(targetAgent: string, taskId: string, message: MessageInput, options?: CallOptions): Reply<'task.send'>;
+  /** The task, with its messages and artifacts unless turned off. */
+  info(
+    targetAgent: string,
+    taskId: string,
+    options?: CallOptions & { includeMessages?: boolean; includeArtifacts?: boolean },
+  ): Reply<'task.info'>;
+  cancel(targetAgent: string, taskId: string, reason?: string, options?: CallOptions): Reply<'task.cancel'>;
+  /** A webhook subscription (default events TASK_COMPLETED and TASK_FAILED). */
+  subscribe(targetAgent: string, taskId: string, callbackUrl: string, events?: TaskEvent[], options?: CallOptions): Reply<'task.subscribe'>;
+  /** Sends a task.notification request to an agent that receives them. */
+  notification(targetAgent: string, params: TaskNotificationParams, options?: CallOptions): Reply<'task.notification'>;
+  /**
+   * Polls task.info (with backoff) until the task reaches a status of `options.until` (default:
+   * COMPLETED, FAILED or CANCELED) and resolves with it; rejects with ArcWaitTimeoutError after
+   * `options.timeoutMs` (see wait-for-task.ts).
+   */
+  waitFor(targetAgent: string, taskId: string, options?: WaitForTaskOptions): Promise<TaskInfo>;
 }
 
 export type MessageInput = string | Message;
@@ -100,8 +140,9 @@ export class ArcClient {
     const timeout = options.timeoutMs ?? this.timeoutMs;
     let res: AxiosResponse<string>;
     try {
-      res = await this.http.post<string>(this.url, JSON.stringify(body), { timeout });
+      res = await this.http.post<string>(this.url, JSON.stringify(body), { timeout, signal: options.signal });
     } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
       if (axios.isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT'))
         throw new ArcTimeoutError(this.url, timeout);
       const reason = axios.isAxiosError(err) ? `${err.code ?? 'ERROR'}: ${err.message}` : String(err);
@@ -137,8 +178,13 @@ export class ArcClient {
     return parsed as ArcSuccessResponse<R>;
   }
 
-  private call<M extends StandardMethod>(method: M, targetAgent: string, params: ArcMethods[M]['params'], options?: CallOptions) {
-    return this.request<ArcMethods[M]['result']>(method, targetAgent, params, options);
+  private call<M extends keyof ClientMethods>(
+    method: M,
+    targetAgent: string,
+    params: ClientMethods[M]['params'],
+    options?: CallOptions,
+  ): Reply<M> {
+    return this.request<ClientMethods[M]['result']>(method, targetAgent, params, options);
   }
 
   readonly chat = {
@@ -163,12 +209,8 @@ export class ArcClient {
       this.call('chat.end', targetAgent, { chatId, ...(reason !== undefined ? { reason } : {}) }, options),
   };
 
-  readonly task = {
-    create: (
-      targetAgent: string,
-      initialMessage: MessageInput,
-      options: CallOptions & { priority?: TaskPriority; metadata?: Record<string, unknown> } = {},
-    ) =>
+  readonly task: TaskApi = {
+    create: (targetAgent, initialMessage, options = {}) =>
       this.call(
         'task.create',
         targetAgent,
@@ -179,9 +221,8 @@ export class ArcClient {
         },
         options,
       ),
-    send: (targetAgent: string, taskId: string, message: MessageInput, options?: CallOptions) =>
-      this.call('task.send', targetAgent, { taskId, message: toMessage(message) }, options),
-    info: (targetAgent: string, taskId: string, options: CallOptions & { includeMessages?: boolean; includeArtifacts?: boolean } = {}) =>
+    send: (targetAgent, taskId, message, options) => this.call('task.send', targetAgent, { taskId, message: toMessage(message) }, options),
+    info: (targetAgent, taskId, options = {}) =>
       this.call(
         'task.info',
         targetAgent,
@@ -192,11 +233,27 @@ export class ArcClient {
         },
         options,
       ),
-    cancel: (targetAgent: string, taskId: string, reason?: string, options?: CallOptions) =>
+    cancel: (targetAgent, taskId, reason, options) =>
       this.call('task.cancel', targetAgent, { taskId, ...(reason !== undefined ? { reason } : {}) }, options),
-    subscribe: (targetAgent: string, taskId: string, callbackUrl: string, events?: TaskEvent[], options?: CallOptions) =>
+    subscribe: (targetAgent, taskId, callbackUrl, events, options) =>
       this.call('task.subscribe', targetAgent, { taskId, callbackUrl, ...(events !== undefined ? { events } : {}) }, options),
-    notification: (targetAgent: string, params: TaskNotificationParams, options?: CallOptions) =>
-      this.call('task.notification', targetAgent, params, options),
+    notification: (targetAgent, params, options) => this.call('task.notification', targetAgent, params, options),
+    waitFor: (targetAgent, taskId, options = {}) =>
+      waitForTask(
+        targetAgent,
+        taskId,
+        async (timeoutMs, signal) => {
+          const reply = await this.task.info(targetAgent, taskId, {
+            // A poll never outlives the wait: its timeout is the time left (or the client's, if shorter).
+            timeoutMs: Math.min(timeoutMs, this.timeoutMs),
+            includeMessages: options.includeMessages ?? true,
+            includeArtifacts: options.includeArtifacts ?? true,
+            ...(options.traceId !== undefined ? { traceId: options.traceId } : {}),
+            ...(signal !== undefined ? { signal } : {}),
+          });
+          return reply.result.task;
+        },
+        options,
+      ),
   };
 }

@@ -1,10 +1,12 @@
 /**
  * Client-side errors. An ARC error reply (any HTTP status) is rebuilt as ArcResponseError —
  * an ArcError, so `err.code === ArcErrorCode.ChatNotFound` reads the same on both sides. A
- * request that got no ARC answer is an ArcTimeoutError or an ArcTransportError.
+ * request that got no ARC answer is an ArcTimeoutError or an ArcTransportError. A task that
+ * did not reach the awaited status in time (client.task.waitFor) is an ArcWaitTimeoutError.
  */
 import { ArcError, type ErrorDetails } from '../errors/arc-error';
-import type { ArcErrorResponse } from '../protocol/types';
+import type { ArcErrorResponse, TaskStatus } from '../protocol/types';
+import type { TaskInfo } from './task-types';
 
 export class ArcResponseError extends ArcError {
   readonly httpStatus: number;
@@ -43,5 +45,26 @@ export class ArcTransportError extends Error {
   ) {
     super(message, options);
     this.name = 'ArcTransportError';
+  }
+}
+
+/** client.task.waitFor gave up: the task did not reach one of `until` within `timeoutMs`. */
+export class ArcWaitTimeoutError extends Error {
+  constructor(
+    readonly agentId: string,
+    readonly taskId: string,
+    readonly timeoutMs: number,
+    readonly until: readonly TaskStatus[],
+    /** The task as last seen (undefined if no poll got an answer). */
+    readonly lastTask: TaskInfo | undefined,
+    /** `cause`: the error of the last poll, when it failed (a replica restarting, say). */
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Task ${taskId} at ${agentId} did not reach ${until.join(' | ')} within ${timeoutMs} ms` +
+        (lastTask ? ` (last seen ${lastTask.status})` : ' (no answer)'),
+      options,
+    );
+    this.name = 'ArcWaitTimeoutError';
   }
 }

@@ -1,2 +1,4 @@
-export { ArcClient, type ArcClientOptions, type CallOptions, type MessageInput } from './arc-client';
-export { ArcResponseError, ArcTimeoutError, ArcTransportError } from './errors';
+export { ArcClient, type ArcClientOptions, type CallOptions, type MessageInput, type TaskApi } from './arc-client';
+export { ArcResponseError, ArcTimeoutError, ArcTransportError, ArcWaitTimeoutError } from './errors';
+export type { CanceledTask, CreatedTask, TaskCancelResult, TaskCreateResult, TaskInfo, TaskInfoResult, TaskMethods } from './task-types';
+export type { WaitForTaskOptions } from './wait-for-task';

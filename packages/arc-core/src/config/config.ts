@@ -51,6 +51,8 @@ export interface ServiceConfig {
   readonly TASK_MAX_BYTES: number;
   /** Tasks one agent may hold in the in-memory store before task.create gets -41011 / 503. */
   readonly MAX_TASKS_PER_AGENT: number;
+  /** With Redis: a replica silent this long loses its runs to the others (the run lock, and how often locks are checked). */
+  readonly TASK_LOCK_MS: number;
   /** Signs webhook deliveries (X-ARC-Signature and X-ARC-Signature-V2); unset: unsigned. */
   readonly WEBHOOK_SECRET?: string;
   /** Callback hosts always allowed, comma-separated host names or IPs (e.g. a receiver on a private network). */
@@ -111,9 +113,10 @@ const schema = {
     TASK_RETENTION_SECONDS: { type: 'integer', minimum: 1, maximum: 365 * 24 * 3600, default: 7 * 24 * 3600 },
     TASK_MAX_BYTES: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 },
     MAX_TASKS_PER_AGENT: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100_000 },
+    TASK_LOCK_MS: { type: 'integer', minimum: 500, maximum: 600000, default: 30000 },
     // Webhooks (docs/tasks.md). The secret is never printed, not even in a configuration error.
     WEBHOOK_SECRET: { type: 'string', minLength: 16 },
-    WEBHOOK_ALLOWED_HOSTS: { type: 'string', pattern: '^[A-Za-z0-9._:\\[\\]-]+( *, *[A-Za-z0-9._:\\[\\]-]+)*$', default: '' },
+    WEBHOOK_ALLOWED_HOSTS: { type: 'string', pattern: '^([A-Za-z0-9._:\\[\\]-]+( *, *[A-Za-z0-9._:\\[\\]-]+)*)?$', default: '' },
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: { type: 'boolean', default: false },
     WEBHOOK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 10000 },
     WEBHOOK_RETRY_BASE_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
@@ -122,17 +125,42 @@ const schema = {
   required: ['PORT', 'SERVER_ID'],
 } as const;
 
+/** A service's own variable (e.g. TASK_WORK_MS), validated with the others: a JSON Schema for one value. */
+export interface SettingSchema {
+  type: 'integer' | 'number' | 'string' | 'boolean';
+  default?: number | string | boolean;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  enum?: readonly (string | number)[];
+}
+
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false });
 const validate = ajv.compile(schema);
 
+function validatorFor(settings: Record<string, SettingSchema>) {
+  const names = Object.keys(settings);
+  if (names.length === 0) return { validate, names: Object.keys(schema.properties) };
+  const clash = names.find((n) => n in schema.properties);
+  if (clash) throw new TypeError(`setting ${clash} is one of arc-core's own variables`);
+  const extended = { ...schema, properties: { ...schema.properties, ...settings } };
+  return { validate: ajv.compile(extended), names: Object.keys(extended.properties) };
+}
+
 /**
  * Reads the service's variables from `env`. `defaults` gives per-service defaults (PORT,
- * SERVER_ID) for variables the environment does not set. Throws ConfigError listing every bad
- * variable.
+ * SERVER_ID) for variables the environment does not set; `settings` declares the service's own
+ * variables, validated the same way and returned with the others. Throws ConfigError listing
+ * every bad variable.
  */
-export function loadConfig(env: NodeJS.ProcessEnv, defaults: { PORT: number; SERVER_ID: string }): ServiceConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  defaults: { PORT: number; SERVER_ID: string },
+  settings: Record<string, SettingSchema> = {},
+): ServiceConfig & Readonly<Record<string, unknown>> {
+  const { validate, names } = validatorFor(settings);
   const input: Record<string, unknown> = { PORT: defaults.PORT, SERVER_ID: defaults.SERVER_ID };
-  for (const key of Object.keys(schema.properties)) {
+  for (const key of names) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
@@ -145,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { PORT: number; SER
   });
   if (valid) problems.push(...relationProblems(input, raw));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
-  return Object.freeze(input as unknown as ServiceConfig);
+  return Object.freeze(input as unknown as ServiceConfig & Readonly<Record<string, unknown>>);
 }
 
 /** Rules between variables (each valid on its own); may adjust a default in `input`. */

@@ -6,6 +6,8 @@
 import { allowedWebhookHosts, type ServiceConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { RedisChatStore } from '../redis/redis-chat-store';
+import { BullMQTaskQueue } from '../redis/bullmq-task-queue';
+import { RedisOutbox } from '../redis/redis-outbox';
 import { RedisTaskStore } from '../redis/redis-task-store';
 import type { ChatStore } from '../state/chat-store';
 import { MemoryChatStore } from '../state/memory-chat-store';
@@ -50,9 +52,20 @@ export function backendsFor(config: ServiceConfig, logger: Logger): Backends {
     tasks: {
       ...limits,
       store: new RedisTaskStore({ ...redis, retentionSeconds: config.TASK_RETENTION_SECONDS }),
-      // The shared queue and outbox (BullMQ) take their place here once they land.
-      queue: new MemoryTaskQueue({ concurrency: config.TASK_CONCURRENCY }),
-      webhooks,
+      queue: new BullMQTaskQueue({
+        ...redis,
+        concurrency: config.TASK_CONCURRENCY,
+        retentionSeconds: config.TASK_RETENTION_SECONDS,
+        lockDurationMs: config.TASK_LOCK_MS,
+        stalledIntervalMs: config.TASK_LOCK_MS,
+      }),
+      webhooks: {
+        ...webhooks,
+        outbox: new RedisOutbox({
+          ...redis,
+          retry: { baseDelayMs: config.WEBHOOK_RETRY_BASE_MS, windowMs: config.WEBHOOK_RETRY_WINDOW_SECONDS * 1000 },
+        }),
+      },
     },
   };
 }

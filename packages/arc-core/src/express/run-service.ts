@@ -3,7 +3,7 @@
  * configuration from the environment (exit 1 with a clear message on a bad value), create the
  * JSON logger, build the server, listen, and stop gracefully on SIGTERM/SIGINT.
  */
-import { ConfigError, loadConfig, type ServiceConfig } from '../config/config';
+import { ConfigError, loadConfig, type ServiceConfig, type SettingSchema } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/winston';
 import type { ChatStore } from '../state/chat-store';
@@ -12,7 +12,8 @@ import { backendsFor } from './backends';
 import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
 
 export interface ServiceDeps {
-  config: ServiceConfig;
+  /** arc-core's variables and the service's own `settings`. */
+  config: ServiceConfig & Readonly<Record<string, unknown>>;
   logger: Logger;
   chatStore: ChatStore;
   /** Task store, queue, limits and webhook settings (used by agents with a task handler). */
@@ -22,6 +23,8 @@ export interface ServiceDeps {
 export interface RunServiceOptions {
   /** Defaults for variables the environment does not set. */
   defaults: { PORT: number; SERVER_ID: string };
+  /** The service's own variables (e.g. TASK_WORK_MS), validated with arc-core's; their values are in `deps.config`. */
+  settings?: Record<string, SettingSchema>;
   /** Builds the server from the validated configuration. */
   build: (deps: ServiceDeps) => ArcServer;
 }
@@ -48,9 +51,9 @@ export async function runService(
   env: NodeJS.ProcessEnv,
   options: RunServiceOptions,
 ): Promise<{ server: ArcServer; address: ListenAddress }> {
-  let config: ServiceConfig;
+  let config: ServiceConfig & Readonly<Record<string, unknown>>;
   try {
-    config = loadConfig(env, options.defaults);
+    config = loadConfig(env, options.defaults, options.settings);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

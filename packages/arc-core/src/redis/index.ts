@@ -1,6 +1,6 @@
 /**
- * @arc/core/redis — the Redis chat store, a separate entry point so that the protocol core
- * never loads ioredis:
+ * @arc/core/redis — the Redis-backed state, a separate entry point so that the protocol core
+ * never loads ioredis or bullmq: chat and task stores, the BullMQ task queue, the webhook outbox.
  *
  *   import { RedisChatStore } from '@arc/core/redis';
  *   const server = createArcServer({ serverId, chatStore: new RedisChatStore({ url: process.env.REDIS_URL }) });
@@ -8,3 +8,5 @@
 export { RedisChatStore, redisClientOptions, type RedisChatStoreOptions } from './redis-chat-store';
 export { chatKey, taskKey } from './keys';
 export { RedisTaskStore, type RedisTaskStoreOptions } from './redis-task-store';
+export { BullMQTaskQueue, type BullMQTaskQueueOptions } from './bullmq-task-queue';
+export { RedisOutbox, type RedisOutboxOptions } from './redis-outbox';

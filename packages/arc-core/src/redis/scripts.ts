@@ -1,7 +1,8 @@
 /**
- * The Lua scripts of the Redis stores (chats, tasks), one place for all of them (STYLE.md 13). Each runs
- * atomically on one key; KEYS and ARGV are documented at its head. Run with EVALSHA, falling
- * back to EVAL after NOSCRIPT (e.g. when Redis restarted), see `runScript`.
+ * The Lua scripts of the Redis stores (chats, tasks), the task queue and the webhook outbox, one
+ * place for all of them (STYLE.md 13). Each runs atomically on the keys it is given; KEYS and
+ * ARGV are documented at its head. Run with EVALSHA, falling back to EVAL after NOSCRIPT (e.g.
+ * when Redis restarted), see `runScript`.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -97,6 +98,97 @@ return 1
 `,
 );
 
+/**
+ * Counts one more run queued for a task and restarts the counter's expiry (BullMQTaskQueue).
+ * KEYS[1] task-runs counter; ARGV[1] TTL in ms → the run's number (1, 2, …)
+ */
+export const NEXT_TASK_RUN = lua(
+  'next-task-run',
+  `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n
+`,
+);
+
+/*
+ * The webhook outbox (RedisOutbox): a LIST per subscription whose elements are
+ * '<deliveryId> <delivery JSON>', so that a script can tell the head's id without decoding JSON,
+ * and a SET of the subscriptions whose LIST is not empty. Each script keeps the two in step.
+ */
+
+/**
+ * Appends a delivery to its subscription's list.
+ * KEYS[1] list; KEYS[2] pending set; ARGV[1] element; ARGV[2] list TTL in ms; ARGV[3] subscriptionId
+ * → the list's length (1: the delivery is the head and needs a job)
+ */
+export const PUSH_DELIVERY = lua(
+  'push-delivery',
+  `
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return n
+`,
+);
+
+/**
+ * Removes the head if it is still the given delivery (of two workers finishing it, one wins); an
+ * element without a space (not ours: unreadable) has the whole element as its id.
+ * KEYS[1] list; KEYS[2] pending set; ARGV[1] deliveryId; ARGV[2] list TTL in ms; ARGV[3] subscriptionId
+ * → 1 removed, 0 the head is another delivery, -1 the list is empty or gone
+ */
+export const POP_DELIVERY = lua(
+  'pop-delivery',
+  `
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then
+  redis.call('SREM', KEYS[2], ARGV[3])
+  return -1
+end
+local id = ARGV[1] .. ' '
+if head ~= ARGV[1] and string.sub(head, 1, #id) ~= id then return 0 end
+redis.call('LPOP', KEYS[1])
+if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[3])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`,
+);
+
+/**
+ * The id of a subscription's head delivery; forgets the subscription if its list is empty or
+ * expired.
+ * KEYS[1] list; KEYS[2] pending set; ARGV[1] subscriptionId → the head's deliveryId | false (nil)
+ */
+export const HEAD_DELIVERY = lua(
+  'head-delivery',
+  `
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return false
+end
+return string.sub(head, 1, (string.find(head, ' ', 1, true) or (#head + 1)) - 1)
+`,
+);
+
+/**
+ * Drops every delivery waiting for a subscription.
+ * KEYS[1] list; KEYS[2] pending set; ARGV[1] subscriptionId → deliveries dropped
+ */
+export const DROP_DELIVERIES = lua(
+  'drop-deliveries',
+  `
+local n = redis.call('LLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return n
+`,
+);
+
 /** EVALSHA, and EVAL when Redis does not know the script (yet, or any more). */
 export async function runScript(client: Redis, script: LuaScript, key: string, args: string[]): Promise<unknown> {
   try {
@@ -104,5 +196,15 @@ export async function runScript(client: Redis, script: LuaScript, key: string, a
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return client.eval(script.source, 1, key, ...args);
+  }
+}
+
+/** runScript for a script of several keys. */
+export async function runScriptOn(client: Redis, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return client.eval(script.source, keys.length, ...keys, ...args);
   }
 }

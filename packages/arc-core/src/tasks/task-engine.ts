@@ -110,6 +110,8 @@ export class TaskEngine {
         assertTransition(t.taskId, t.status, 'WORKING');
         t.status = 'WORKING';
         delete t.requiredInput;
+        // The run that asked for input ended cleanly: the resumed run is a first attempt again.
+        t.attempt = 0;
       }
       return t;
     });

@@ -23,6 +23,11 @@ export type AbortReason = 'canceled' | 'timeout' | 'shutdown';
 export type TaskProcessor = (run: TaskRun, signal: AbortSignal) => Promise<void>;
 
 export interface TaskQueue {
+  /**
+   * Declares that this process runs the tasks of `agentId` (called for each agent with a task
+   * handler, before `start`): a shared queue takes only those agents' runs here.
+   */
+  serve?(agentId: string): void;
   /** Starts handing runs to `processor` (at most `concurrency` at once per agent). */
   start(processor: TaskProcessor): void;
   /** Queues a run; resolves once it is stored (durably, for a shared queue). */

@@ -107,6 +107,7 @@ export class TaskService {
   /** Registers an agent's handler; the queue starts with the first one. */
   register(agentId: string, handler: TaskHandler): void {
     this.handlers.set(agentId, handler);
+    this.queue.serve?.(agentId);
     if (!this.started) {
       this.started = true;
       this.queue.start(this.runner.process);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { ConfigError, allowedWebhookHosts, loadConfig } from '../../src/config/config';
 
 const defaults = { PORT: 8001, SERVER_ID: 'finance-server' };
 
@@ -32,6 +32,18 @@ describe('loadConfig', () => {
       CHAT_IDLE_TTL_SECONDS: 86400,
       MAX_ACTIVE_CHATS_PER_AGENT: 100000,
       SSE_HEARTBEAT_MS: 15000,
+      TASK_CONCURRENCY: 4,
+      TASK_TIMEOUT_MS: 600000,
+      TASK_MAX_ATTEMPTS: 3,
+      TASK_RETENTION_SECONDS: 604800,
+      TASK_MAX_BYTES: 1048576,
+      MAX_TASKS_PER_AGENT: 100000,
+      TASK_LOCK_MS: 30000,
+      WEBHOOK_ALLOWED_HOSTS: '',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: false,
+      WEBHOOK_TIMEOUT_MS: 10000,
+      WEBHOOK_RETRY_BASE_MS: 1000,
+      WEBHOOK_RETRY_WINDOW_SECONDS: 900,
     });
   });
 
@@ -78,6 +90,18 @@ describe('loadConfig', () => {
       CHAT_IDLE_TTL_SECONDS: 60,
       MAX_ACTIVE_CHATS_PER_AGENT: 10,
       SSE_HEARTBEAT_MS: 0,
+      TASK_CONCURRENCY: 4,
+      TASK_TIMEOUT_MS: 600000,
+      TASK_MAX_ATTEMPTS: 3,
+      TASK_RETENTION_SECONDS: 604800,
+      TASK_MAX_BYTES: 1048576,
+      MAX_TASKS_PER_AGENT: 100000,
+      TASK_LOCK_MS: 30000,
+      WEBHOOK_ALLOWED_HOSTS: '',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: false,
+      WEBHOOK_TIMEOUT_MS: 10000,
+      WEBHOOK_RETRY_BASE_MS: 1000,
+      WEBHOOK_RETRY_WINDOW_SECONDS: 900,
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
@@ -162,5 +186,36 @@ describe('loadConfig', () => {
   it('names the allowed values of an enum', () => {
     const err = configError(() => loadConfig({ LOG_LEVEL: 'trace' }, defaults));
     expect(err.message).toContain('LOG_LEVEL="trace" must be equal to one of the allowed values');
+  });
+
+  it('reads the task and webhook variables; the allowed hosts as a list; booleans from true/false', () => {
+    const cfg = loadConfig(
+      {
+        TASK_CONCURRENCY: '8',
+        TASK_TIMEOUT_MS: '5000',
+        TASK_MAX_ATTEMPTS: '5',
+        WEBHOOK_SECRET: 'sixteen-chars-at-least',
+        WEBHOOK_ALLOWED_HOSTS: 'hooks.internal, 10.0.0.7,[fd00::1]',
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      },
+      defaults,
+    );
+    expect(cfg).toMatchObject({ TASK_CONCURRENCY: 8, TASK_TIMEOUT_MS: 5000, TASK_MAX_ATTEMPTS: 5, WEBHOOK_ALLOW_PRIVATE_NETWORKS: true });
+    expect(allowedWebhookHosts(cfg)).toEqual(['hooks.internal', '10.0.0.7', '[fd00::1]']);
+    expect(allowedWebhookHosts(loadConfig({}, defaults))).toEqual([]);
+  });
+
+  it('never prints WEBHOOK_SECRET, even when it is refused', () => {
+    const err = configError(() => loadConfig({ WEBHOOK_SECRET: 'short-secret' }, defaults));
+    expect(err.message).toMatch(/WEBHOOK_SECRET=\(hidden\) must NOT have fewer than 16 characters/);
+    expect(err.message).not.toContain('short-secret');
+  });
+
+  it('refuses a bad task or webhook setting, naming it', () => {
+    expect(() => loadConfig({ TASK_MAX_ATTEMPTS: '0' }, defaults)).toThrow(/TASK_MAX_ATTEMPTS="0" must be >= 1/);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, defaults)).toThrow(
+      /WEBHOOK_ALLOW_PRIVATE_NETWORKS="maybe" must be boolean/,
+    );
+    expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: 'a b' }, defaults)).toThrow(/WEBHOOK_ALLOWED_HOSTS="a b" must match pattern/);
   });
 });

@@ -18,7 +18,8 @@ const RECORDED_TASK = 'task-487af811';
 
 function replay(url: string, c: Capture, taskId?: string, path = '/arc'): Promise<RawResponse> {
   const headers: Record<string, string> = {};
-  for (const name of ['content-type', 'accept', 'user-agent']) if (c.request.headers[name] !== undefined) headers[name] = c.request.headers[name];
+  for (const name of ['content-type', 'accept', 'user-agent'])
+    if (c.request.headers[name] !== undefined) headers[name] = c.request.headers[name];
   const body = taskId ? c.request.body.toString('utf8').split(RECORDED_TASK).join(taskId) : c.request.body.toString('utf8');
   return httpRequest(url, { method: 'POST', path, headers, body });
 }
@@ -64,7 +65,13 @@ describe('replaying the Python client task flow (task_*.txt)', () => {
     const theirs = recorded(c);
     expect(res.status).toBe(c.response.status);
     expect(Object.keys(ours)).toEqual(Object.keys(theirs));
-    expect(ours).toMatchObject({ id: theirs.id, responseAgent: 'finance-agent', targetAgent: 'arc-capture-client', traceId: 'trace-capture-0002', error: null });
+    expect(ours).toMatchObject({
+      id: theirs.id,
+      responseAgent: 'finance-agent',
+      targetAgent: 'arc-capture-client',
+      traceId: 'trace-capture-0002',
+      error: null,
+    });
     expect(Object.keys(ours.result.task)).toEqual(Object.keys(theirs.result.task));
     expect(ours.result.task).toMatchObject({ status: 'SUBMITTED', priority: 'HIGH' });
     taskId = ours.result.task.taskId;
@@ -121,7 +128,10 @@ describe('replaying the Python client task flow (task_*.txt)', () => {
     const ours = res.json();
     expect(res.status).toBe(200);
     expect(Object.keys(ours.result.task)).toEqual(Object.keys(recorded(c).result.task));
-    expect(ours.result).toEqual({ type: 'task', task: { taskId, status: 'CANCELED', canceledAt: expect.any(String), reason: 'capture done' } });
+    expect(ours.result).toEqual({
+      type: 'task',
+      task: { taskId, status: 'CANCELED', canceledAt: expect.any(String), reason: 'capture done' },
+    });
   });
 
   it('error_task_not_found.txt: -42001 with the same message; HTTP 200 (DECISIONS.md 1), details with task_id', async () => {

@@ -50,7 +50,11 @@ function setup(handler: TaskHandler, tasks: Record<string, unknown> = {}) {
 describe('task lifecycle', () => {
   it('task.create answers SUBMITTED at once (the SDK shape), the handler runs, the task completes', async () => {
     const { call, until, events } = setup(async (task) => `Done: ${task.messages.length} message(s)`);
-    const created = await call('task.create', { initialMessage: userMessage('Analyze'), priority: 'HIGH', metadata: { k: 1 } }, { traceId: 'tr-1' });
+    const created = await call(
+      'task.create',
+      { initialMessage: userMessage('Analyze'), priority: 'HIGH', metadata: { k: 1 } },
+      { traceId: 'tr-1' },
+    );
     expect(created.error).toBeNull();
     expect(created.traceId).toBe('tr-1');
     expect(created.result.type).toBe('task');
@@ -64,12 +68,20 @@ describe('task lifecycle', () => {
       ['user', 'Analyze'],
       ['agent', 'Done: 1 message(s)'],
     ]);
-    expect(events.filter((e) => e.taskId === taskId).map((e) => e.event)).toEqual(['TASK_CREATED', 'TASK_STARTED', 'NEW_MESSAGE', 'TASK_COMPLETED']);
+    expect(events.filter((e) => e.taskId === taskId).map((e) => e.event)).toEqual([
+      'TASK_CREATED',
+      'TASK_STARTED',
+      'NEW_MESSAGE',
+      'TASK_COMPLETED',
+    ]);
     expect(events.every((e) => e.traceId === 'tr-1')).toBe(true);
   });
 
   it('task.info honours includeMessages / includeArtifacts; task.get is the same', async () => {
-    const { call, create, until } = setup(async () => ({ message: 'ok', artifacts: [{ name: 'report', parts: ['text', { type: 'DataPart', content: { a: 1 } }] }] }));
+    const { call, create, until } = setup(async () => ({
+      message: 'ok',
+      artifacts: [{ name: 'report', parts: ['text', { type: 'DataPart', content: { a: 1 } }] }],
+    }));
     const taskId = await create();
     await until(taskId, 'COMPLETED');
     const bare = (await call('task.info', { taskId, includeMessages: false, includeArtifacts: false })).result.task;
@@ -101,7 +113,11 @@ describe('task lifecycle', () => {
       ['task.subscribe', { taskId: 'task-nope', callbackUrl: 'https://example.com/h' }],
     ] as const) {
       const r = await call(method, params);
-      expect(r.error).toEqual({ code: ArcErrorCode.TaskNotFound, message: 'Task not found: task-nope', details: { taskId: 'task-nope', task_id: 'task-nope' } });
+      expect(r.error).toEqual({
+        code: ArcErrorCode.TaskNotFound,
+        message: 'Task not found: task-nope',
+        details: { taskId: 'task-nope', task_id: 'task-nope' },
+      });
     }
   });
 
@@ -109,7 +125,9 @@ describe('task lifecycle', () => {
     const runs: number[] = [];
     const { call, create, until, events } = setup(async (task, ctx) => {
       runs.push(task.messages.length);
-      const dates = task.messages.find((m) => m.role === 'user' && m.parts.some((p) => p.type === 'TextPart' && /\d{4}-\d\d-\d\d/.test(p.content)));
+      const dates = task.messages.find(
+        (m) => m.role === 'user' && m.parts.some((p) => p.type === 'TextPart' && /\d{4}-\d\d-\d\d/.test(p.content)),
+      );
       if (!dates) ctx.requestInput('Which dates?');
       return 'Leave booked';
     });
@@ -167,7 +185,11 @@ describe('task lifecycle', () => {
     await sleep(20);
     const t = await until(taskId, 'CANCELED');
     expect(t.messages).toHaveLength(1);
-    expect(events.find((e) => e.event === 'TASK_CANCELED')?.data).toMatchObject({ reason: 'not needed', canceledBy: 'boss', previousStatus: 'WORKING' });
+    expect(events.find((e) => e.event === 'TASK_CANCELED')?.data).toMatchObject({
+      reason: 'not needed',
+      canceledBy: 'boss',
+      previousStatus: 'WORKING',
+    });
     expect((await call('task.cancel', { taskId })).error.code).toBe(ArcErrorCode.TaskAlreadyCanceled);
     expect((await call('task.send', { taskId, message: userMessage('x') })).error.code).toBe(ArcErrorCode.TaskAlreadyCanceled);
   });
@@ -177,8 +199,14 @@ describe('task lifecycle', () => {
       throw new ArcError(ArcErrorCode.TaskExecution, 'Payment gateway refused', { gateway: 'x' });
     });
     const t1 = await failing.create();
-    expect((await failing.until(t1, 'FAILED')).error).toEqual({ code: -42004, message: 'Payment gateway refused', details: { gateway: 'x' } });
-    expect(failing.events.find((e) => e.event === 'TASK_FAILED')?.data).toMatchObject({ error: { code: -42004, message: 'Payment gateway refused' } });
+    expect((await failing.until(t1, 'FAILED')).error).toEqual({
+      code: -42004,
+      message: 'Payment gateway refused',
+      details: { gateway: 'x' },
+    });
+    expect(failing.events.find((e) => e.event === 'TASK_FAILED')?.data).toMatchObject({
+      error: { code: -42004, message: 'Payment gateway refused' },
+    });
 
     let signal: AbortSignal | undefined;
     const slow = setup(
@@ -264,7 +292,9 @@ describe('task lifecycle', () => {
   it('the SSRF guard refuses a callback with its own message (-32602)', async () => {
     const { call, create } = setup(async () => 'x', {
       checkCallbackUrl: async () => {
-        throw new ArcError(ArcErrorCode.InvalidParams, 'params.callbackUrl resolves to a loopback address', { field: 'params.callbackUrl' });
+        throw new ArcError(ArcErrorCode.InvalidParams, 'params.callbackUrl resolves to a loopback address', {
+          field: 'params.callbackUrl',
+        });
       },
     });
     const taskId = await create();
@@ -287,7 +317,8 @@ describe('task lifecycle', () => {
       async (task) => {
         running++;
         most = Math.max(most, running);
-        if (task.messages[0]!.parts[0]!.type === 'TextPart' && (task.messages[0]!.parts[0] as { content: string }).content === 'first') await gate.promise;
+        if (task.messages[0]!.parts[0]!.type === 'TextPart' && (task.messages[0]!.parts[0] as { content: string }).content === 'first')
+          await gate.promise;
         order.push(task.priority);
         running--;
       },

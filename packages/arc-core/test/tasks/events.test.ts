@@ -62,13 +62,31 @@ describe('task events', () => {
 
   it('TASK_COMPLETED: completedAt, duration from startedAt (ms), counts', () => {
     const e = taskEvent(task({ status: 'COMPLETED', completedAt: AT, artifacts: [] }), 'TASK_COMPLETED', AT);
-    expect(e.data).toEqual({ status: 'COMPLETED', message: 'Task completed', completedAt: AT, duration: 9000, artifactCount: 0, messageCount: 1 });
+    expect(e.data).toEqual({
+      status: 'COMPLETED',
+      message: 'Task completed',
+      completedAt: AT,
+      duration: 9000,
+      artifactCount: 0,
+      messageCount: 1,
+    });
   });
 
   it('TASK_FAILED carries the error; TASK_CANCELED the reason and who; TASK_PAUSED what is required', () => {
-    const failed = taskEvent(task({ status: 'FAILED', failedAt: AT, error: { code: -42005, message: 'too slow', details: {} } }), 'TASK_FAILED', AT);
-    expect(failed.data).toMatchObject({ status: 'FAILED', message: 'too slow', failedAt: AT, error: { code: -42005, message: 'too slow' } });
-    const canceled = taskEvent(task({ status: 'CANCELED', canceledAt: AT, reason: 'not needed' }), 'TASK_CANCELED', AT, { canceledBy: 'boss' });
+    const failed = taskEvent(
+      task({ status: 'FAILED', failedAt: AT, error: { code: -42005, message: 'too slow', details: {} } }),
+      'TASK_FAILED',
+      AT,
+    );
+    expect(failed.data).toMatchObject({
+      status: 'FAILED',
+      message: 'too slow',
+      failedAt: AT,
+      error: { code: -42005, message: 'too slow' },
+    });
+    const canceled = taskEvent(task({ status: 'CANCELED', canceledAt: AT, reason: 'not needed' }), 'TASK_CANCELED', AT, {
+      canceledBy: 'boss',
+    });
     expect(canceled.data).toMatchObject({ status: 'CANCELED', reason: 'not needed', canceledBy: 'boss', canceledAt: AT });
     const paused = taskEvent(task({ status: 'INPUT_REQUIRED', requiredInput: 'Which dates?' }), 'TASK_PAUSED', AT);
     expect(paused.data).toMatchObject({ status: 'INPUT_REQUIRED', message: 'Which dates?', requiredInput: 'Which dates?', pausedAt: AT });

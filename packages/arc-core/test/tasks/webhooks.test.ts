@@ -68,7 +68,8 @@ async function plainReceiver(answer: () => number = () => 204) {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const status = answer();
-      if (status >= 200 && status < 300) got.push({ raw: Buffer.concat(chunks), headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) });
+      if (status >= 200 && status < 300)
+        got.push({ raw: Buffer.concat(chunks), headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) });
       res.writeHead(status).end();
     });
   });
@@ -176,7 +177,9 @@ describe('webhooks', () => {
     const server = createArcServer({ serverId: 'strict' });
     server.addAgent(new ArcAgent('worker-agent').onTask(async () => new Promise(() => undefined)));
     servers.push(server);
-    const created = await jsonReply(server.router.handle(envelope('task.create', { initialMessage: userMessage('x') }, { targetAgent: 'worker-agent' })));
+    const created = await jsonReply(
+      server.router.handle(envelope('task.create', { initialMessage: userMessage('x') }, { targetAgent: 'worker-agent' })),
+    );
     const taskId = (created.body as Json).result.task.taskId;
     const r = await jsonReply(
       server.router.handle(envelope('task.subscribe', { taskId, callbackUrl: 'http://127.0.0.1:9/hook' }, { targetAgent: 'worker-agent' })),
@@ -191,8 +194,13 @@ describe('webhooks', () => {
     rx.addAgent(new ArcAgent('listener-agent').on('task.notification', () => ({ success: true }) as const));
     servers.push(rx);
     const { url } = await rx.listen(0, '127.0.0.1');
-    const body = '{"arc": "1.0", "method": "task.notification", "requestAgent": "x", "taskId": "task-1", "event": "TASK_COMPLETED", "timestamp": "2026-12-01T12:29:42.591364Z", "data": {"status": "COMPLETED"}, "subscriptionId": "sub-1"}';
-    const res = await fetch(`${url}/webhooks/listener-agent`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-ARC-Signature': 'sha256=AAAA' } });
+    const body =
+      '{"arc": "1.0", "method": "task.notification", "requestAgent": "x", "taskId": "task-1", "event": "TASK_COMPLETED", "timestamp": "2026-12-01T12:29:42.591364Z", "data": {"status": "COMPLETED"}, "subscriptionId": "sub-1"}';
+    const res = await fetch(`${url}/webhooks/listener-agent`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/json', 'X-ARC-Signature': 'sha256=AAAA' },
+    });
     expect(res.status).toBe(401);
     expect(((await res.json()) as Json).error.code).toBe(-44001);
   });
