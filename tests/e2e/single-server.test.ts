@@ -113,7 +113,16 @@ test('health and agent-info', async () => {
   expect(health).toMatchObject({ status: 'healthy', server_id: 'multi-agent-server', agents: 3 });
   const info: any = await (await fetch(`${single.url}/agent-info`)).json();
   expect(Object.keys(info.registeredAgents).sort()).toEqual(['finance-agent', 'hr-agent', 'support-agent']);
-  expect(info.registeredAgents['finance-agent'].supportedMethods).toEqual(['chat.start', 'chat.message', 'chat.end']);
+  expect(info.registeredAgents['finance-agent'].supportedMethods).toEqual([
+    'chat.start',
+    'chat.message',
+    'chat.end',
+    'task.create',
+    'task.info',
+    'task.send',
+    'task.cancel',
+    'task.subscribe',
+  ]);
 });
 
 test('a streamed chat.start arrives as SSE frames the Python client can parse', async () => {

@@ -76,6 +76,7 @@ const ENTRY_POINTS: Record<string, string[]> = {
     'WEBHOOK_HEADERS',
     'agentText',
     'allErrorCodes',
+    'allowedWebhookHosts',
     'assertTransition',
     'callbackChecker',
     'canTransition',

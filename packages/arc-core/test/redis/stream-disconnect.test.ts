@@ -44,8 +44,6 @@ suite('a disconnect while the service waits on Redis frees the slot (Redis store
     await server?.close({ graceMs: 0 });
     await proxy?.close();
     await deleteKeysUnder(keyPrefix);
-    await sleep(50);
-    console.error('ACTIVE', process.getActiveResourcesInfo().join(','));
   });
 
   /** Resolves true once no request holds a slot, false after `ms`. */
