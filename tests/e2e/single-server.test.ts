@@ -317,6 +317,6 @@ describe('the TypeScript client against the running servers', () => {
     const unknownAgent = await client.chat.start('ghost-agent', 'hi').catch((e: unknown) => e);
     expect(unknownAgent).toBeInstanceOf(ArcResponseError);
     expect(unknownAgent).toMatchObject({ code: -41001, httpStatus: 404, details: { agentId: 'ghost-agent' } });
-    await expect(client.task.create('finance-agent', 'do it')).rejects.toMatchObject({ code: -32601, httpStatus: 404 });
+    await expect(client.request('report.generate', 'finance-agent', {})).rejects.toMatchObject({ code: -32601, httpStatus: 404 });
   });
 });
