@@ -36,7 +36,10 @@ describe.each(AGENTS)('the Python client task flow on %s (captures replayed, fre
     const r = await replay(url, 'task_create.txt', agent);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ responseAgent: agent, targetAgent: 'arc-capture-client', traceId: 'trace-capture-0002', error: null });
-    expect(r.body.result).toEqual({ type: 'task', task: { taskId: expect.stringMatching(/^task-/), status: 'SUBMITTED', createdAt: expect.any(String), priority: 'HIGH' } });
+    expect(r.body.result).toEqual({
+      type: 'task',
+      task: { taskId: expect.stringMatching(/^task-/), status: 'SUBMITTED', createdAt: expect.any(String), priority: 'HIGH' },
+    });
     taskId = r.body.result.task.taskId;
   });
 
@@ -56,12 +59,20 @@ describe.each(AGENTS)('the Python client task flow on %s (captures replayed, fre
   test('task_subscribe.txt (callback pointed at our receiver: no DNS here) → the subscription', async () => {
     const r = await replay(url, 'task_subscribe.txt', agent, taskId, (b) => b.replace('https://hooks.example.com/arc', receiver.url));
     expect(r.body.error).toBeNull();
-    expect(r.body.result.subscription).toMatchObject({ taskId, events: ['TASK_COMPLETED', 'TASK_FAILED'], active: true, callbackUrl: receiver.url });
+    expect(r.body.result.subscription).toMatchObject({
+      taskId,
+      events: ['TASK_COMPLETED', 'TASK_FAILED'],
+      active: true,
+      callbackUrl: receiver.url,
+    });
   });
 
   test('task_cancel.txt → CANCELED with the reason; error_task_not_found.txt → -42001', async () => {
     const r = await replay(url, 'task_cancel.txt', agent, taskId);
-    expect(r.body.result).toEqual({ type: 'task', task: { taskId, status: 'CANCELED', canceledAt: expect.any(String), reason: 'capture done' } });
+    expect(r.body.result).toEqual({
+      type: 'task',
+      task: { taskId, status: 'CANCELED', canceledAt: expect.any(String), reason: 'capture done' },
+    });
     const missing = await replay(url, 'error_task_not_found.txt', agent);
     expect(missing.status).toBe(200);
     expect(missing.body.error).toMatchObject({ code: -42001, message: 'Task not found: task-does-not-exist' });
@@ -78,12 +89,22 @@ test('a verifying receiver gets every subscribed event of a task, signed, in ord
   await arc(url, 'task.send', 'finance-agent', { taskId, message: text('INV-12345') });
   await until(() => receiver.got.some((g) => g.taskId === taskId && g.event === 'TASK_COMPLETED'), 20_000, 'TASK_COMPLETED delivered');
   const mine = receiver.got.filter((g) => g.taskId === taskId);
-  expect(mine.map((g) => g.event)).toEqual(['NEW_MESSAGE', 'TASK_RESUMED', 'STATUS_CHANGE', 'STATUS_CHANGE', 'NEW_MESSAGE', 'NEW_ARTIFACT', 'TASK_COMPLETED']);
+  expect(mine.map((g) => g.event)).toEqual([
+    'NEW_MESSAGE',
+    'TASK_RESUMED',
+    'STATUS_CHANGE',
+    'STATUS_CHANGE',
+    'NEW_MESSAGE',
+    'NEW_ARTIFACT',
+    'TASK_COMPLETED',
+  ]);
   expect(mine.map((g) => g.data.message).slice(2, 4)).toEqual(['Collecting invoice INV-12345', 'Computing totals']);
   expect(mine.every((g) => g.scheme === 'v2')).toBe(true);
   expect(receiver.refused).toBe(0);
   const done = await waitForTask(url, 'finance-agent', taskId, ['COMPLETED']);
-  await until(async () => (await arc(url, 'task.info', 'finance-agent', { taskId })).body.result.task.subscriptions[0].deliveries.delivered === 7);
+  await until(
+    async () => (await arc(url, 'task.info', 'finance-agent', { taskId })).body.result.task.subscriptions[0].deliveries.delivered === 7,
+  );
   expect(done.artifacts[0].name).toBe('invoice-summary');
 });
 
@@ -101,7 +122,10 @@ test('task.cancel of a running task: CANCELED at once, the work stops (no artifa
 
 test('a private callback URL is refused with a message that says which setting allows it', async () => {
   const created = await arc(url, 'task.create', 'support-agent', { initialMessage: text('x') });
-  const r = await arc(url, 'task.subscribe', 'support-agent', { taskId: created.body.result.task.taskId, callbackUrl: 'http://10.1.2.3/hook' });
+  const r = await arc(url, 'task.subscribe', 'support-agent', {
+    taskId: created.body.result.task.taskId,
+    callbackUrl: 'http://10.1.2.3/hook',
+  });
   expect(r.status).toBe(200);
   expect(r.body.error.code).toBe(-32602);
   expect(r.body.error.message).toMatch(/10\.1\.2\.3 is a private address/);
@@ -115,6 +139,10 @@ test('retention: a finished task is forgotten TASK_RETENTION_SECONDS after its l
   const created = await arc(shortUrl, 'task.create', 'support-agent', { initialMessage: text('printer jam') });
   const taskId = created.body.result.task.taskId;
   await waitForTask(shortUrl, 'support-agent', taskId, ['COMPLETED'], 5000);
-  await until(async () => (await arc(shortUrl, 'task.info', 'support-agent', { taskId })).body.error?.code === -42001, 5000, 'task expired');
+  await until(
+    async () => (await arc(shortUrl, 'task.info', 'support-agent', { taskId })).body.error?.code === -42001,
+    5000,
+    'task expired',
+  );
   await short.stop();
 });

@@ -13,7 +13,7 @@ export const CAPTURES_DIR = resolve(__dirname, '../../../../shared/protocol/capt
 /** The task id the recorded session used; replays put ours in its place. */
 export const RECORDED_TASK = 'task-487af811';
 
-export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = any;
 
 let seq = 0;
 /** One ARC call; resolves the envelope (error envelopes too) and the HTTP status. */
@@ -36,7 +36,8 @@ export async function waitForTask(url: string, agent: string, taskId: string, st
     const r = await arc(url, 'task.info', agent, { taskId }).catch((err: Error) => ({ status: 0, body: { error: err.message } }));
     last = r.body.result?.task ?? r.body;
     if (last?.status && statuses.includes(last.status)) return last;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} not ${statuses.join('|')} within ${ms} ms: ${JSON.stringify(last).slice(0, 400)}`);
+    if (Date.now() > deadline)
+      throw new Error(`task ${taskId} not ${statuses.join('|')} within ${ms} ms: ${JSON.stringify(last).slice(0, 400)}`);
     await new Promise((r2) => setTimeout(r2, 100));
   }
 }
@@ -46,7 +47,9 @@ export function capturedBody(name: string, agent: string, taskId?: string): { bo
   const file = readFileSync(join(CAPTURES_DIR, name)).toString('latin1');
   const m = /=== REQUEST \((\d+) bytes\) ===\n/.exec(file);
   if (!m) throw new Error(`${name}: no REQUEST marker`);
-  const raw = Buffer.from(file, 'latin1').subarray(m.index + m[0].length, m.index + m[0].length + Number(m[1])).toString('utf8');
+  const raw = Buffer.from(file, 'latin1')
+    .subarray(m.index + m[0].length, m.index + m[0].length + Number(m[1]))
+    .toString('utf8');
   const headEnd = raw.indexOf('\r\n\r\n');
   const headers: Record<string, string> = {};
   for (const line of raw.slice(0, headEnd).split('\r\n').slice(1)) {
@@ -89,7 +92,13 @@ export async function webhookReceiver(secret: string, port = 0): Promise<Receive
         return;
       }
       const p = check.payload;
-      receiver.got.push({ event: p.event, taskId: p.taskId, data: p.data, deliveryId: String(req.headers['x-arc-delivery']), scheme: check.scheme });
+      receiver.got.push({
+        event: p.event,
+        taskId: p.taskId,
+        data: p.data,
+        deliveryId: String(req.headers['x-arc-delivery']),
+        scheme: check.scheme,
+      });
       res.writeHead(204).end();
     });
   });
