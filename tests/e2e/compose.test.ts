@@ -63,6 +63,19 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
     expect(Math.max(...spread)).toBeGreaterThanOrEqual(3);
   });
 
+  it('runs a task on each agent across the replicas: created through nginx, followed to COMPLETED', async () => {
+    const client = new ArcClient(`${url}/arc/finance`, { requestAgent: 'compose-e2e' });
+    const report = await client.task.create('finance-agent', 'Invoice summary report for INV-12345');
+    const done = await client.task.waitFor('finance-agent', report.result.task.taskId, { timeoutMs: 60_000 });
+    expect(done.status).toBe('COMPLETED');
+    const hrClient = new ArcClient(`${url}/arc/hr`, { requestAgent: 'compose-e2e' });
+    const leave = await hrClient.task.create('hr-agent', 'Leave from 2026-12-21 to 2026-12-24');
+    expect((await hrClient.task.waitFor('hr-agent', leave.result.task.taskId, { timeoutMs: 60_000 })).status).toBe('COMPLETED');
+    const supportClient = new ArcClient(`${url}/arc/support`, { requestAgent: 'compose-e2e' });
+    const ticket = await supportClient.task.create('support-agent', 'The printer is on fire');
+    expect((await supportClient.task.waitFor('support-agent', ticket.result.task.taskId, { timeoutMs: 60_000 })).status).toBe('COMPLETED');
+  }, 120_000);
+
   it('answers its own errors as ARC JSON: unknown agent, unknown path, /health', async () => {
     await gatewayAnswers(url);
   });
