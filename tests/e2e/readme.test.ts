@@ -45,6 +45,66 @@ test('the README client example prints the conversation', async () => {
   expect(stdout).toContain('after chat.end: ARC error -43002');
 });
 
+test('the README task curl call creates a task (SUBMITTED at once)', async () => {
+  const line = readme.split('\n').find((l) => l.startsWith('curl -s http://localhost:8000/arc') && l.includes('task.create'));
+  expect(line).toBeDefined();
+  const { stdout } = await run('bash', ['-c', line!.replace('localhost:8000', `127.0.0.1:${server.port}`)]);
+  const env = JSON.parse(stdout);
+  expect(env.result.task).toMatchObject({ status: 'SUBMITTED', priority: 'NORMAL' });
+});
+
+test('the README tasks example runs a report and a leave request to the end', async () => {
+  expect(readme).toContain('node examples/tasks.mjs http://localhost:8000/arc');
+  const { stdout } = await run(process.execPath, [join(ROOT, 'examples', 'tasks.mjs'), `http://127.0.0.1:${server.port}/arc`]);
+  expect(stdout).toContain('finance-agent: task SUBMITTED');
+  expect(stdout).toContain('WORKING Collecting invoice INV-12345');
+  expect(stdout).toContain('finance-agent: COMPLETED, total 2782.8');
+  expect(stdout).toMatch(/hr-agent: INPUT_REQUIRED: Which dates/);
+  expect(stdout).toContain('hr-agent: COMPLETED: Leave request recorded: 2026-12-21 to 2026-12-24');
+}, 60_000);
+
+test('the README webhook receiver prints the events of a task whose server has the same secret', async () => {
+  const command = readme.split('\n').find((l) => l.includes('node examples/webhook-receiver.mjs'));
+  expect(command).toBe('WEBHOOK_SECRET=change-me-to-a-long-secret PORT=9090 node examples/webhook-receiver.mjs');
+  expect(readme).toContain('\nWEBHOOK_SECRET=change-me-to-a-long-secret WEBHOOK_ALLOW_PRIVATE_NETWORKS=true npm start   # the agents, same secret\n');
+  const rxPort = await freePort();
+  const rx = await startProcess({
+    name: 'webhook-receiver',
+    command: process.execPath,
+    args: [join(ROOT, 'examples', 'webhook-receiver.mjs')],
+    port: rxPort,
+    env: { WEBHOOK_SECRET: 'change-me-to-a-long-secret', PORT: String(rxPort) },
+    healthPath: null,
+  });
+  const port = await freePort();
+  const agents = await startProcess({
+    name: 'single-server with the secret',
+    command: process.execPath,
+    args: [join(ROOT, 'services', 'single-server', 'dist', 'index.js')],
+    port,
+    env: { PORT: String(port), WEBHOOK_SECRET: 'change-me-to-a-long-secret', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', TASK_WORK_MS: '200' },
+  });
+  const call = async (method: string, params: object) =>
+    (
+      await fetch(`${agents.url}/arc`, {
+        method: 'POST',
+        body: JSON.stringify({ arc: '1.0', id: method, method, requestAgent: 't', targetAgent: 'hr-agent', params }),
+      })
+    ).json() as Promise<any>;
+  const created = await call('task.create', { initialMessage: { role: 'user', parts: [{ type: 'text', content: 'time off please' }] } });
+  const taskId = created.result.task.taskId;
+  for (let i = 0; i < 100 && (await call('task.info', { taskId })).result.task.status !== 'INPUT_REQUIRED'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const sub = await call('task.subscribe', { taskId, callbackUrl: `http://127.0.0.1:${rxPort}/hook` });
+  expect(sub.error).toBeNull();
+  await call('task.send', { taskId, message: { role: 'user', parts: [{ type: 'text', content: '2026-12-21 to 2026-12-24' }] } });
+  for (let i = 0; i < 100 && !rx.output().includes('TASK_COMPLETED'); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(rx.output()).toContain(`${taskId}: TASK_COMPLETED (COMPLETED) Task completed`);
+  await agents.stop();
+  await rx.stop();
+}, 60_000);
+
 test('the README agent example is examples/echo-agent.mjs, and it runs as described', async () => {
   const block = readme.split('## Writing an agent')[1]!.split('```js\n')[1]!.split('```')[0]!;
   expect(block).toBe(readFileSync(join(ROOT, 'examples', 'echo-agent.mjs'), 'utf8'));
