@@ -12,7 +12,6 @@
  * invoker.ts (handlers and timeouts), access-log.ts.
  */
 import { randomUUID } from 'node:crypto';
-import type { ValidateFunction } from 'ajv';
 import { ArcError, errors } from '../errors/arc-error';
 import { ArcErrorCode, httpStatusFor, isRetryable } from '../errors/codes';
 import { silentLogger, type Logger } from '../logging/logger';
@@ -20,19 +19,18 @@ import { addressOf, errorEnvelope, successEnvelope } from '../protocol/envelope'
 import { DEFAULT_MAX_METADATA_BYTES, clip } from '../protocol/limits';
 import { canonicalMethod, normalizeAliasParams } from '../protocol/methods';
 import { parseJsonBody } from '../protocol/parse';
-import { normalizeMessage } from '../protocol/parts';
 import { ArcValidator } from '../protocol/validation';
 import type { ChatStore } from '../state/chat-store';
 import { MemoryChatStore } from '../state/memory-chat-store';
 import { accessLogEntry } from './access-log';
-import { ArcAgent, type RegisteredHandler } from './agent';
+import { ArcAgent } from './agent';
 import { ChatLifecycle } from './chat-lifecycle';
 import type { StreamTransport } from './chat-stream';
 import { ConcurrencyLimit } from './concurrency';
 import { Dispatcher } from './dispatch';
 import { Hooks, runErrorHooks, runRequestHooks, runSendHooks, type HookMap, type HookName } from './hooks';
 import { HandlerInvoker } from './invoker';
-import { TASK_PRIORITIES } from '../tasks/task-engine';
+import { ParamsCheck } from './params-check';
 import { TaskService, type TaskOptions } from '../tasks/task-service';
 import { RequestState, type ArcReply, type RequestMeta } from './request-state';
 
@@ -65,9 +63,8 @@ export class ArcRouter {
   readonly hooks = new Hooks();
   private readonly validator = new ArcValidator();
   private readonly agents = new Map<string, AgentEntry>();
-  private readonly customValidators = new WeakMap<RegisteredHandler, ValidateFunction>();
   private readonly maxConcurrent: number;
-  private readonly maxMetadataBytes: number;
+  private readonly params: ParamsCheck;
   private readonly dispatcher: Dispatcher;
   private readonly taskOptions: Partial<TaskOptions>;
   private taskService: TaskService | undefined = undefined;
@@ -77,7 +74,7 @@ export class ArcRouter {
     this.chatStore = options.chatStore ?? new MemoryChatStore();
     this.logger = options.logger ?? silentLogger;
     this.maxConcurrent = options.maxConcurrentPerAgent ?? 100;
-    this.maxMetadataBytes = options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
+    this.params = new ParamsCheck(this.validator, options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
     this.taskOptions = options.tasks ?? {};
     const invoker = new HandlerInvoker(options.handlerTimeoutMs ?? 120_000);
     this.dispatcher = new Dispatcher(new ChatLifecycle(this.chatStore, this.logger), invoker, (err, ctx) => this.asArcError(err, ctx));
@@ -162,10 +159,7 @@ export class ArcRouter {
       const params = normalizeAliasParams(req.method, req.params);
       const stream = params.stream === true && (method === 'chat.start' || method === 'chat.message');
       ctx.route(req, entry.agent.id, method, params, stream);
-      const validate = this.paramsValidator(method, handler);
-      if (validate) this.validateParams(validate, method, params);
-      if (params.metadata !== undefined) this.checkMetadata(params.metadata);
-      normalizeInputMessages(params);
+      this.params.check(method, handler, params);
       if (hooks.preHandler !== null) await runRequestHooks(hooks.preHandler, ctx);
 
       if (!entry.limit.tryAcquire()) throw errors.capacityExceeded(entry.agent.id, entry.limit.limit);
@@ -200,49 +194,6 @@ export class ArcRouter {
   }
 
   // ---- pipeline helpers ----
-
-  private paramsValidator(method: string, handler: RegisteredHandler | undefined): ValidateFunction | undefined {
-    const standard = this.validator.standardParams(method);
-    if (standard) return standard;
-    const schema = handler?.options.paramsSchema;
-    if (!handler || !schema) return undefined;
-    let compiled = this.customValidators.get(handler);
-    if (!compiled) {
-      compiled = this.validator.compileParams(schema);
-      this.customValidators.set(handler, compiled);
-    }
-    return compiled;
-  }
-
-  /** Params against their schema; a bad task priority has its own code (-42010), not -32602. */
-  private validateParams(validate: ValidateFunction, method: string, params: Record<string, unknown>): void {
-    try {
-      this.validator.validateParams(validate, params);
-    } catch (err) {
-      if (method === 'task.create' && err instanceof ArcError && err.details.field === 'params.priority') {
-        throw new ArcError(ArcErrorCode.InvalidPriority, `Invalid priority: ${err.message}`, {
-          field: 'params.priority',
-          allowed: TASK_PRIORITIES,
-        });
-      }
-      throw err;
-    }
-  }
-
-  /** What a chat (or task) would keep of `metadata` is bounded: refuse more than maxMetadataBytes. */
-  private checkMetadata(metadata: unknown): void {
-    const bytes = Buffer.byteLength(JSON.stringify(metadata) ?? '');
-    if (bytes > this.maxMetadataBytes) {
-      throw new ArcError(
-        ArcErrorCode.InvalidParams,
-        `params.metadata is ${bytes} bytes of JSON; at most ${this.maxMetadataBytes} are accepted`,
-        {
-          field: 'params.metadata',
-          limitBytes: this.maxMetadataBytes,
-        },
-      );
-    }
-  }
 
   private async sendHooks(ctx: RequestState, reply: ArcReply): Promise<ArcReply> {
     try {
@@ -317,10 +268,4 @@ export class ArcRouter {
     this.finished(ctx, reply.status, arc.code, 'json');
     return reply;
   }
-}
-
-/** Lowercase part types in incoming messages become PascalCase before handlers see them. */
-function normalizeInputMessages(params: Record<string, unknown>): void {
-  const m = (params.initialMessage ?? params.message) as { parts?: unknown } | undefined;
-  if (m && typeof m === 'object') normalizeMessage(m);
 }
