@@ -1,87 +1,39 @@
 #!/usr/bin/env node
 /**
  * `npm run bench` - throughput, latency, memory, CPU and start-up of the ARC services, next to
- * two baselines (bare node:http and plain Express 5). See bench/README.md.
+ * two baselines (bare node:http and plain Express 5), and the task rows (task.create →
+ * task.subscribe → the TASK_COMPLETED webhook, per second). See bench/README.md.
  *
- *   npm run bench                  full: ~8 minutes (measured 7.6 min on 2 cores)
- *   npm run bench -- --quick       (or `npm run bench --quick`): ~70 s
- *   node bench/run.mjs --smoke     one target, 1 s, c=1: proves the harness works (CI)
+ *   npm run bench                  full: ~9 minutes
+ *   npm run bench -- --quick       (or `npm run bench --quick`): ~2 minutes
+ *   node bench/run.mjs --smoke     one target, 1 s, c=1 (tasks c=2): proves the harness works (CI)
  *
- * Options: --duration <s>, --repeats <n>, --out <file.json>.
+ * Options: --targets <a,b>, --methods <a,b>, --duration <s>, --repeats <n>, --out <file.json>.
  * Output: the tables on stdout, every raw run in bench/results/bench-<mode>-<time>.json.
  *
  * This file only orchestrates; the jobs are in bench/lib: plan (what runs, in which order),
  * targets (start/stop processes), arc (requests, reply checks, chat pool), load + load-worker
- * (autocannon in its own process), proc-stats (/proc CPU and memory), redis (key cleanup),
- * report (medians, ratios, tables).
+ * (autocannon in its own process), task-flows (the task rows' flows and webhook receiver, in
+ * the same process), proc-stats (/proc CPU and memory), redis (redis-server's pid, key
+ * cleanup), report (medians, ratios, tables).
  */
-import { mkdirSync, existsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { chatStartReply, startChatPool } from './lib/arc.mjs';
 import { startGenerator } from './lib/load.mjs';
-import { BASELINE_NAMES, MODES, budget, deployments, schedule } from './lib/plan.mjs';
-import { clockTicks, cpuSecondsBetween, cpuSnapshot, cpuTicks, machineBusyTicks, memory, startRssSampler } from './lib/proc-stats.mjs';
-import { deleteKeys, redisAvailable } from './lib/redis.mjs';
-import { figuresTable, processTable, ratiosTable, runErrors, summarize } from './lib/report.mjs';
-import { ROOT, TARGETS, killAll, nginxInstalled, startBaseline, startTarget } from './lib/targets.mjs';
+import { measureRun } from './lib/measure.mjs';
+import { cellNames, leaveOutWhatCannotRun, modeFromCommandLine, preflight } from './lib/mode.mjs';
+import { TASKS, TASK_SETTINGS, baselines, budget, deployments, schedule } from './lib/plan.mjs';
+import { clockTicks, cpuTicks, memory } from './lib/proc-stats.mjs';
+import { deleteKeys, redisServerPid } from './lib/redis.mjs';
+import { figuresTable, processTable, ratiosTable, runErrors, summarize, taskPhasesTable, tasksTable } from './lib/report.mjs';
+import { ROOT, killAll, startBaseline, startTarget, taskServerEnv } from './lib/targets.mjs';
 
 const PAUSE_BETWEEN_RUNS_MS = 250;
 let interrupted = false;
 const MAX_REQUESTS_PER_RUN = 2_000_000;
-
-/** A bad command line: say what is wrong and how to call it, no stack trace. */
-function usageError(message) {
-  process.stderr.write(`bench: ${message}\nusage: node bench/run.mjs --help\n`);
-  process.exit(2);
-}
-
-function options() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      smoke: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      repeats: { type: 'string' },
-      targets: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(
-      `usage: node bench/run.mjs [--quick | --smoke] [--targets <a,b>] [--duration <s>] [--repeats <n>] [--out <file.json>]\ntargets: ${Object.keys(TARGETS).join(', ')}\n(see bench/README.md)\n`,
-    );
-    process.exit(0);
-  }
-  // `npm run bench --quick` gives the flag to npm, which passes it on as npm_config_quick=true.
-  const envFlag = (name) => process.env[`npm_config_${name}`] === 'true';
-  const modeName = values.smoke || envFlag('smoke') ? 'smoke' : values.quick || envFlag('quick') ? 'quick' : 'full';
-  const mode = { name: modeName, ...MODES[modeName] };
-  if (values.duration) mode.durationS = Number(values.duration);
-  if (values.repeats) mode.repeats = Number(values.repeats);
-  if (values.targets) {
-    mode.targets = values.targets
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean);
-    const unknown = mode.targets.filter((t) => !(t in TARGETS));
-    if (unknown.length > 0 || mode.targets.length === 0)
-      usageError(`--targets: unknown ${unknown.join(', ') || '(none given)'}; choose from ${Object.keys(TARGETS).join(', ')}`);
-  }
-  if (!(mode.durationS > 0) || !(Number.isInteger(mode.repeats) && mode.repeats > 0))
-    usageError('--duration must be > 0 and --repeats a positive integer');
-  return { mode, out: values.out };
-}
-
-function preflight(mode) {
-  if (process.platform !== 'linux' || !existsSync('/proc/self/stat')) throw new Error('the benchmark reads /proc: Linux only');
-  for (const target of mode.targets) {
-    const entry = join(ROOT, TARGETS[target].entry);
-    if (!existsSync(entry)) throw new Error(`${relative(ROOT, entry)} is missing: build first (npx turbo run build)`);
-  }
-}
 
 const log = (line) => process.stdout.write(`${line}\n`);
 const T0 = performance.now();
@@ -92,38 +44,48 @@ const round = (x, d = 2) => (x === null || x === undefined ? x : Math.round(x * 
 
 async function main() {
   const wallStart = performance.now();
-  const { mode, out } = options();
+  const { mode, out } = modeFromCommandLine();
   preflight(mode);
   const runId = `${Date.now().toString(36)}-${process.pid}`;
   const redis = { url: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379', keyPrefix: `arcbench:${runId}:` };
-  // What this machine cannot run is left out, said so and recorded, rather than failing the
-  // whole benchmark: nginx for the gateway targets, Redis for the redis store.
-  const skipped = [];
-  const gatewayTargets = mode.targets.filter((t) => TARGETS[t].replicas > 0);
-  if (gatewayTargets.length > 0 && !nginxInstalled()) {
-    mode.targets = mode.targets.filter((t) => !gatewayTargets.includes(t));
-    skipped.push(`${gatewayTargets.join(', ')}: nginx is not installed (apt-get install -y nginx, or set NGINX_BIN)`);
-  }
-  if (mode.stores.includes('redis') && !(await redisAvailable(redis.url))) {
-    mode.stores = mode.stores.filter((s) => s !== 'redis');
-    skipped.push(`the redis store: Redis does not answer at ${redis.url} (start redis-server, or set BENCH_REDIS_URL)`);
-  }
-  const needsRedis = mode.stores.includes('redis');
+  const skipped = await leaveOutWhatCannotRun(mode, redis.url);
+  const needsRedis = deployments(mode).some((d) => d.store === 'redis');
+  const redisPid = needsRedis ? await redisServerPid(redis.url) : null;
   const runs = schedule(mode);
   const plan = budget(mode, runs);
+  // Signs the task rows' webhooks (WEBHOOK_SECRET of every server; the receiver verifies with it).
+  const webhookSecret = randomBytes(24).toString('hex');
 
-  log(`ARC benchmark, mode ${mode.name}: ${plan.runs} runs x ${mode.durationS} s (${mode.repeats} repeats), ~${plan.estimatedS} s in all`);
+  const chatRuns = plan.runs - plan.taskRuns;
   log(
-    `targets ${mode.targets.join(', ')}; stores ${mode.stores.join(', ')}; c=${mode.concurrencies.join(',')}; baselines ${BASELINE_NAMES.join(', ')}`,
+    `ARC benchmark, mode ${mode.name}: ${chatRuns ? `${chatRuns} runs x ${mode.durationS} s` : ''}${chatRuns && plan.taskRuns ? ' + ' : ''}` +
+      `${plan.taskRuns ? `${plan.taskRuns} task runs x ${mode.tasks.durationS} s` : ''} (${mode.repeats} repeats), ~${plan.estimatedS} s in all`,
   );
+  if (mode.methods.length > 0) {
+    log(
+      `chat: targets ${mode.targets.join(', ')}; methods ${mode.methods.join(', ')}; stores ${mode.stores.join(', ')}; c=${mode.concurrencies.join(',')}; baselines ${baselines(mode).join(', ')}`,
+    );
+  }
+  if (mode.tasks.cells.length > 0) {
+    log(
+      `tasks: ${cellNames(mode.tasks.cells)}; c=${mode.tasks.concurrency}, ${mode.tasks.durationS} s per run (${plan.taskRuns} runs); ` +
+        `servers with TASK_WORK_MS=${TASK_SETTINGS.workMs}, TASK_CONCURRENCY=${TASK_SETTINGS.concurrency}; webhook wait ${TASK_SETTINGS.flowTimeoutS} s per flow`,
+    );
+  }
   log(
     `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
-  log('note: the load generator (autocannon, its own process) and the servers share this machine\'s cores; see "gen CPU".');
+  log(
+    'note: the load generator (autocannon, and the task flows with their webhook receiver, its own process) and the servers share this machine\'s cores; see "gen CPU".',
+  );
 
   for (const what of skipped) log(`SKIPPED ${what}`);
+  if (runs.length === 0) {
+    log('nothing left to run');
+    return;
+  }
 
   const state = { generator: null, deployments: [], baselines: [] };
   const result = {
@@ -137,7 +99,8 @@ async function main() {
       cpuModel: cpus()[0]?.model ?? null,
       clkTck: clockTicks(),
       loadavgStart: loadavg(),
-      redis: needsRedis ? redis : null,
+      redis: needsRedis ? { ...redis, serverPid: redisPid } : null,
+      tasks: mode.tasks.cells.length > 0 ? { ...TASK_SETTINGS } : null,
       note: 'load generator and servers share the machine',
       skipped,
     },
@@ -176,98 +139,100 @@ async function main() {
     state.generator = await startGenerator();
     result.meta.generatorPid = state.generator.pid;
 
-    // 1. Start every target with every store, one process at a time.
-    for (const { target, store } of deployments(mode)) {
-      const d = await startTarget(target, store, redis, runId);
+    // 1. Start every target with every store it needs, one process at a time.
+    const serverEnv = taskServerEnv(TASK_SETTINGS, webhookSecret);
+    for (const { target, store, methods } of deployments(mode)) {
+      const d = { ...(await startTarget(target, store, redis, runId, serverEnv)), methods };
       state.deployments.push(d);
       log(`${at()} started ${d.id}: ${d.processes.map((p) => `${p.name} ${p.startupMs.toFixed(0)} ms`).join(', ')}`);
       if (interrupted) throw new Error('interrupted');
     }
     // 2. The baselines answer with a body of the size of a real chat.start reply.
-    const reply = await chatStartReply(state.deployments[0].url);
-    for (const name of BASELINE_NAMES) {
-      const b = await startBaseline(name, reply);
-      state.baselines.push(b);
-      log(`${at()} started ${b.id}: ${b.processes[0].startupMs.toFixed(0)} ms`);
+    if (baselines(mode).length > 0) {
+      const reply = await chatStartReply(state.deployments[0].url);
+      for (const name of baselines(mode)) {
+        const b = await startBaseline(name, reply);
+        state.baselines.push({ ...b, methods: ['chat.start'] });
+        log(`${at()} started ${b.id}: ${b.processes[0].startupMs.toFixed(0)} ms`);
+      }
+      result.meta.chatStartReplyBytes = Buffer.byteLength(reply);
     }
-    result.meta.chatStartReplyBytes = Buffer.byteLength(reply);
     // 3. A pool of chats per deployment for chat.message.
     const pools = new Map();
-    if (mode.methods.includes('chat.message')) {
-      for (const d of state.deployments) pools.set(d.id, await startChatPool(d.url, mode.poolSize));
-      log(`${at()} chat pools: ${mode.poolSize} chats started on each of ${pools.size} deployments`);
+    for (const d of state.deployments.filter((x) => x.methods.includes('chat.message'))) {
+      pools.set(d.id, await startChatPool(d.url, mode.poolSize));
     }
+    if (pools.size > 0) log(`${at()} chat pools: ${mode.poolSize} chats started on each of ${pools.size} deployments`);
 
     const find = (run) =>
       run.baseline
         ? state.baselines.find((b) => b.target === run.target)
         : state.deployments.find((d) => d.target === run.target && d.store === run.store);
-    const job = (d, method, concurrency, durationS) => ({
-      url: d.url,
-      method,
-      chatIds: method === 'chat.message' ? pools.get(d.id) : undefined,
-      connections: concurrency,
-      durationS,
-      maxRequests: MAX_REQUESTS_PER_RUN,
-    });
+    const job = (d, method, concurrency, durationS) =>
+      method === TASKS
+        ? {
+            url: d.url,
+            method,
+            connections: concurrency,
+            durationS,
+            maxRequests: TASK_SETTINGS.maxFlowsPerRun,
+            flowTimeoutS: TASK_SETTINGS.flowTimeoutS,
+            requestTimeoutS: TASK_SETTINGS.requestTimeoutS,
+            secret: webhookSecret,
+          }
+        : {
+            url: d.url,
+            method,
+            chatIds: method === 'chat.message' ? pools.get(d.id) : undefined,
+            connections: concurrency,
+            durationS,
+            maxRequests: MAX_REQUESTS_PER_RUN,
+          };
 
-    // 4. Warm-up (JIT, connection pools, Redis scripts): not part of the figures.
+    // 4. Warm-up (JIT, connection pools, Redis scripts, BullMQ workers): not part of the figures.
     const warmC = Math.max(...mode.concurrencies);
     for (const d of [...state.deployments, ...state.baselines]) {
-      for (const method of d.store === null ? ['chat.start'] : mode.methods) {
-        if (method === 'chat.message' && d.target === 'nginx-finance-x2' && d.store === 'memory') continue;
-        const load = await state.generator.run(job(d, method, warmC, mode.warmupS));
-        result.warmups.push({ id: d.id, method, concurrency: warmC, load });
-        if (runErrors(load) > 0) log(`warning: warm-up ${d.id} ${method} had ${runErrors(load)} errors: ${load.problems.join(' | ')}`);
+      for (const method of d.methods) {
+        const c = method === TASKS ? mode.tasks.concurrency : warmC;
+        const load = await state.generator.run(job(d, method, c, method === TASKS ? mode.tasks.warmupS : mode.warmupS));
+        result.warmups.push({ id: d.id, method, concurrency: c, load });
+        const missed = load.flows?.missed ?? 0;
+        if (runErrors(load) + missed > 0)
+          log(
+            `warning: warm-up ${d.id} ${method} had ${runErrors(load)} errors${missed ? `, ${missed} missed webhooks` : ''}: ${load.problems.join(' | ')}`,
+          );
       }
     }
-    log(`${at()} warm-up done (${mode.warmupS} s per deployment and method at c=${warmC})\n`);
+    const warmed = [
+      ...(mode.methods.length ? [`${mode.warmupS} s per deployment and chat method at c=${warmC}`] : []),
+      ...(mode.tasks.cells.length ? [`tasks ${mode.tasks.warmupS} s at c=${mode.tasks.concurrency}`] : []),
+    ];
+    log(`${at()} warm-up done (${warmed.join('; ')})\n`);
 
     // 5. The runs, in schedule order.
     for (const [i, run] of runs.entries()) {
       if (interrupted) throw new Error('interrupted');
       const d = find(run);
-      const pids = d.pids();
-      const names = d.names();
-      const cpuBefore = cpuSnapshot(pids);
-      const busyBefore = machineBusyTicks();
-      const selfBefore = process.cpuUsage();
-      const t0 = performance.now();
-      const sampler = startRssSampler(pids);
-      const load = await state.generator.run(job(d, run.method, run.concurrency, mode.durationS));
-      const rssPeakKb = sampler.stop();
-      const cpuS = cpuSecondsBetween(cpuBefore, cpuSnapshot(pids));
-      const windowS = (performance.now() - t0) / 1000;
-      const self = process.cpuUsage(selfBefore);
-      const dead = d.processes.filter((p) => cpuTicks(p.pid) === null);
-      if (dead.length)
-        throw new Error(`${dead.map((p) => p.name).join(', ')} died during the run:\n${dead.map((p) => p.tail()).join('\n')}`);
-      const cpuTotal = Object.values(cpuS).reduce((a, b) => a + (b ?? 0), 0);
-      // CPU used on the machine during the run by anything but the servers, the generator and
-      // this process, in % of all cores: the noise of a shared machine.
-      const busyS = (machineBusyTicks() - busyBefore) / clockTicks();
-      const foreignS = Math.max(0, busyS - cpuTotal - load.generatorCpuS - (self.user + self.system) / 1e6);
-      const otherCpuPct = (foreignS / windowS / cpus().length) * 100;
-      const record = {
-        index: i + 1,
-        ...run,
-        id: d.id,
-        label: d.label,
-        url: d.url,
-        load,
-        processes: pids.map((pid) => ({ pid, name: names[pid], cpuS: cpuS[pid], rssPeakKb: rssPeakKb[pid] })),
-        cpuS: cpuTotal,
-        cpuSPer1k: load.requests ? (cpuTotal / load.requests) * 1000 : null,
-        rssPeakKbTotal: Object.values(rssPeakKb).reduce((a, b) => a + b, 0),
-        loadavg: loadavg()[0],
-        otherCpuPct,
-      };
+      const tasks = run.method === TASKS;
+      const durationS = tasks ? mode.tasks.durationS : mode.durationS;
+      const measured = await measureRun(
+        state.generator,
+        d,
+        job(d, run.method, run.concurrency, durationS),
+        // redis-server's CPU is shown apart in the task rows (the chat rows leave it in "other", as before).
+        tasks && run.store === 'redis' ? redisPid : null,
+      );
+      const { load } = measured;
+      const record = { index: i + 1, ...run, id: d.id, label: d.label, url: d.url, ...measured };
       result.runs.push(record);
       const errors = runErrors(load);
+      const missed = load.flows?.missed ?? 0;
       log(
         `${at()} [${i + 1}/${runs.length}] r${run.repeat} ${run.baseline ? 'baseline' : run.method} ${run.store ?? '-'} ${run.target} c=${run.concurrency}: ` +
-          `${load.rps.toFixed(0)} req/s, p50 ${load.latencyMs.p50?.toFixed(2)} ms, p99 ${load.latencyMs.p99?.toFixed(2)} ms, errors ${errors}` +
-          (errors ? ` (${load.problems.join(' | ').slice(0, 300)})` : '') +
+          (tasks
+            ? `${load.rps.toFixed(1)} flows/s (${load.flows.delivered} webhooks), p50 ${load.latencyMs.p50?.toFixed(1)} ms, p99 ${load.latencyMs.p99?.toFixed(1)} ms, errors ${errors}, missed ${missed}`
+            : `${load.rps.toFixed(0)} req/s, p50 ${load.latencyMs.p50?.toFixed(2)} ms, p99 ${load.latencyMs.p99?.toFixed(2)} ms, errors ${errors}`) +
+          (errors + missed ? ` (${load.problems.join(' | ').slice(0, 300)})` : '') +
           (load.reconnects ? `, ${load.reconnects} reconnects (server closed keep-alive)` : ''),
       );
       await sleep(PAUSE_BETWEEN_RUNS_MS);
@@ -300,13 +265,29 @@ async function main() {
   result.meta.loadavgEnd = loadavg();
   result.meta.wallS = round((performance.now() - wallStart) / 1000, 1);
 
-  log('\nFigures (median of repeats; range = +-half the spread of req/s between repeats; errors = failed/all requests):');
-  log(figuresTable(result.summary));
-  log(
-    "gen CPU = the load generator's CPU in % of one core; other = CPU used by everything else on the machine during the run, in % of all cores (noise).",
-  );
-  log('\nRatios at the same concurrency (req/s: target / baseline, 1.00x = as fast; latency: target / baseline, 1.00x = as quick):');
-  log(ratiosTable(result.summary));
+  if (result.summary.some((r) => r.method !== TASKS)) {
+    log('\nFigures (median of repeats; range = +-half the spread of req/s between repeats; errors = failed/all requests):');
+    log(figuresTable(result.summary));
+    log(
+      "gen CPU = the load generator's CPU in % of one core; other = CPU used by everything else on the machine during the run, in % of all cores (noise).",
+    );
+    log('\nRatios at the same concurrency (req/s: target / baseline, 1.00x = as fast; latency: target / baseline, 1.00x = as quick):');
+    log(ratiosTable(result.summary));
+  }
+  if (result.summary.some((r) => r.method === TASKS)) {
+    log(
+      `\nTasks: flows of task.create -> task.subscribe -> TASK_COMPLETED webhook (TASK_WORK_MS=${TASK_SETTINGS.workMs}; median of repeats; ` +
+        'flows/s = webhooks received within the window per second; latency = create sent -> webhook received; errors = failed/flows started):',
+    );
+    log(tasksTable(result.summary));
+    log(
+      'CPU s/1k = servers (and nginx) per 1,000 flows; redis s/1k = redis-server (shared with anything else using it); gen CPU includes the webhook receiver.',
+    );
+    log(
+      "\nWhere a flow's time goes (p50 ms; queue = created -> started, run = started -> completed (TASK_WORK_MS and the progress writes), deliver = completed -> webhook received):",
+    );
+    log(taskPhasesTable(result.summary));
+  }
   log('\nProcesses (start-up = spawn until the first 200 from GET /health; VmHWM = peak RSS of the session):');
   log(processTable(result.processes));
   for (const what of skipped) log(`\nSKIPPED ${what}`);
@@ -315,8 +296,10 @@ async function main() {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   const totalErrors = result.runs.reduce((n, r) => n + runErrors(r.load), 0);
+  const totalMissed = result.runs.reduce((n, r) => n + (r.load.flows?.missed ?? 0), 0);
   log(
-    `\n${totalErrors ? `WARNING: ${totalErrors} failed requests. ` : ''}wall clock ${result.meta.wallS} s; raw runs in ${relative(process.cwd(), file) || file}`,
+    `\n${totalErrors ? `WARNING: ${totalErrors} failed requests. ` : ''}${totalMissed ? `WARNING: ${totalMissed} task webhooks never came. ` : ''}` +
+      `wall clock ${result.meta.wallS} s; raw runs in ${relative(process.cwd(), file) || file}`,
   );
 }
 

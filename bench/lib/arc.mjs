@@ -5,7 +5,8 @@
  * EVERY reply cheaply (HTTP 2xx and the body says `"error":null`) and parses a sample of them in
  * full with `checkReply` (shape of a chat.start / chat.message success, id echoed, the chatId of
  * a chat.message reply being the one sent). ARC errors come back with HTTP 200 from the
- * services, so the status alone would not catch them.
+ * services, so the status alone would not catch them. The task rows (task-flows.mjs) parse and
+ * check every reply in full (`checkTaskReply`): a flow has few requests and needs their ids.
  */
 import { request } from 'node:http';
 import { arcRequest, manifest, userText } from '@arc/devkit';
@@ -14,6 +15,8 @@ export const AGENT = manifest.service('finance').agents[0];
 export const REQUEST_AGENT = 'bench';
 export const START_TEXT = 'I need help with an invoice';
 export const MESSAGE_TEXT = 'Invoice INV-0042, please';
+/** Names an invoice of the finance agent's ledger, so the task completes without asking for input. */
+export const TASK_TEXT = 'Invoice summary report for INV-12345';
 
 /** The chat.start envelope (id `b-1`: the same bytes every time). */
 export function chatStartBody(id = 'b-1') {
@@ -25,6 +28,60 @@ export function chatMessageBody(chatId, id = 'm-1') {
   return JSON.stringify(
     arcRequest('chat.message', AGENT, { chatId, message: userText(MESSAGE_TEXT) }, { id, requestAgent: REQUEST_AGENT }),
   );
+}
+
+/** task.create: the invoice report task (NORMAL priority). */
+export function taskCreateBody(id) {
+  return JSON.stringify(arcRequest('task.create', AGENT, { initialMessage: userText(TASK_TEXT) }, { id, requestAgent: REQUEST_AGENT }));
+}
+
+/** task.subscribe: `events` of `taskId` to `callbackUrl`. */
+export function taskSubscribeBody(id, taskId, callbackUrl, events) {
+  return JSON.stringify(arcRequest('task.subscribe', AGENT, { taskId, callbackUrl, events }, { id, requestAgent: REQUEST_AGENT }));
+}
+
+/** task.info without messages and artifacts (to say why a webhook never came). */
+export function taskInfoBody(id, taskId) {
+  return JSON.stringify(
+    arcRequest('task.info', AGENT, { taskId, includeMessages: false, includeArtifacts: false }, { id, requestAgent: REQUEST_AGENT }),
+  );
+}
+
+/**
+ * The full check of a task.create or task.subscribe reply: { problem: null, result } when it is
+ * a correct ARC success (the id echoed, a SUBMITTED task with an id; an active subscription of
+ * `expect.taskId` to `expect.events`), else { problem }.
+ */
+export function checkTaskReply(body, method, expect) {
+  let msg;
+  try {
+    msg = JSON.parse(body);
+  } catch {
+    return { problem: `not JSON: ${body.slice(0, 200)}` };
+  }
+  if (!msg || typeof msg !== 'object' || msg.arc !== '1.0') return { problem: `not an ARC response: ${body.slice(0, 200)}` };
+  if (msg.error !== null) return { problem: `${method}: ARC error ${JSON.stringify(msg.error).slice(0, 300)}` };
+  if (msg.id !== expect.id) return { problem: `${method}: id ${JSON.stringify(msg.id)} is not ${expect.id}` };
+  if (msg.responseAgent !== AGENT) return { problem: `${method}: responseAgent ${JSON.stringify(msg.responseAgent)}` };
+  const r = msg.result;
+  if (method === 'task.create') {
+    const ok = r && r.type === 'task' && r.task && typeof r.task.taskId === 'string' && r.task.status === 'SUBMITTED';
+    return ok ? { problem: null, result: r.task } : { problem: `task.create: not a SUBMITTED task: ${JSON.stringify(r).slice(0, 200)}` };
+  }
+  if (method === 'task.subscribe') {
+    const s = r && r.type === 'subscription' ? r.subscription : undefined;
+    const ok =
+      s &&
+      s.taskId === expect.taskId &&
+      s.active === true &&
+      typeof s.subscriptionId === 'string' &&
+      s.events.join() === expect.events.join();
+    return ok
+      ? { problem: null, result: s }
+      : { problem: `task.subscribe: not the subscription asked for: ${JSON.stringify(r).slice(0, 200)}` };
+  }
+  const ok = r && r.type === 'task' && r.task && r.task.taskId === expect.taskId;
+  return ok ? { problem: null, result: r.task } : { problem: `${method}: not the task: ${JSON.stringify(r).slice(0, 200)}` };
 }
 
 /** The cheap check run on every reply body. */

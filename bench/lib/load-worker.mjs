@@ -5,7 +5,8 @@
  * request in flight, no pipelining, loopback only) and answers with the figures.
  *
  * Job:    { url, method: 'chat.start' | 'chat.message', chatIds?, connections, durationS,
- *           maxRequests, timeoutS?, sampleEvery? }
+ *           maxRequests, timeoutS?, sampleEvery? }, or a task row's job (method 'tasks'), which
+ *           task-flows.mjs runs instead of autocannon.
  * Result: { requests, elapsedS, rps, latencyMs: { p50, p90, p99, p999, max, mean }, non2xx,
  *           connErrors, timeouts, badBodies, sampled, problems, statusCodes, generatorCpuS }
  *
@@ -15,11 +16,7 @@
  */
 import autocannon from 'autocannon';
 import { checkReply, chatMessageBody, chatStartBody, looksLikeSuccess } from './arc.mjs';
-
-function percentile(sorted, n, q) {
-  if (n === 0) return null;
-  return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))];
-}
+import { percentile } from './report.mjs';
 
 function runLoad(job) {
   const { url, method, chatIds = [], connections, durationS, maxRequests, timeoutS = 5, sampleEvery = 50 } = job;
@@ -168,10 +165,15 @@ function runLoad(job) {
 
 process.on('message', (msg) => {
   if (!msg || msg.type !== 'run') return;
-  runLoad(msg.job).then(
-    (result) => process.send({ type: 'result', seq: msg.seq, result }),
-    (err) => process.send({ type: 'error', seq: msg.seq, message: err && err.stack ? err.stack : String(err) }),
-  );
+  const job = msg.job;
+  // task-flows.mjs (and @arc/core with it) is loaded on the first task row only.
+  const run = () => (job.method === 'tasks' ? import('./task-flows.mjs').then((m) => m.runTaskFlows(job)) : runLoad(job));
+  Promise.resolve()
+    .then(run)
+    .then(
+      (result) => process.send({ type: 'result', seq: msg.seq, result }),
+      (err) => process.send({ type: 'error', seq: msg.seq, message: err && err.stack ? err.stack : String(err) }),
+    );
 });
 process.on('disconnect', () => process.exit(0));
 process.send({ type: 'ready' });

@@ -36,7 +36,10 @@ export async function startGenerator() {
     run(job) {
       if (exited) return Promise.reject(new Error('load generator is not running'));
       const id = ++seq;
-      const deadlineMs = (job.durationS + (job.timeoutS ?? 5) + 15) * 1000;
+      // After the window: a chat run's last requests (timeoutS), a task run's drain (a flow's
+      // wait for its webhook, then a task.info asking why it did not come).
+      const tailS = job.method === 'tasks' ? job.flowTimeoutS + job.requestTimeoutS : (job.timeoutS ?? 5);
+      const deadlineMs = (job.durationS + tailS + 15) * 1000;
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(id);

@@ -7,49 +7,101 @@
  * backwards (A B C, C B A, ...), so a slow drift of the machine touches every target alike.
  * The baselines run at every concurrency of the mode, as runs of the chat.start cell.
  *
- *   smoke  single target, chat.start + chat.message (memory), c=1, 1 repeat x 1 s, baselines
- *   quick  chat.start and chat.message, memory store, c=64, 2 repeats x 3 s, baselines
+ *   smoke  single target, chat.start + chat.message (memory), c=1, 1 repeat x 1 s, baselines;
+ *          task flows on single/memory, c=2, 1 s
+ *   quick  chat.start and chat.message, memory store, c=64, 2 repeats x 3 s, baselines; task
+ *          flows on single/memory, nginx-finance/redis, nginx-finance-x2/redis, c=16, 2 x 4 s
  *   full   chat.start and chat.message x memory and redis x c=1,16,64, 2 repeats x 4 s,
- *          baselines
+ *          baselines; task flows as quick plus single/redis, c=16, 2 x 6 s
+ *
+ * The task rows ("method" `tasks`, bench/lib/task-flows.mjs) have their own cells (target and
+ * store), concurrency and duration: a flow takes TASK_SETTINGS.workMs and more, so a run needs
+ * a few seconds to count a few hundred flows. Finance behind nginx runs them with Redis only:
+ * with the in-memory store each replica knows only its own tasks (as for chats, below).
  *
  * nginx-finance-x2 is left out of chat.message with the memory store: each replica has its
  * own chats, so round robin sends half the messages to a replica that does not know the chat
  * (-43001), by design; with Redis any replica serves any chat.
  */
+export const CHAT_METHODS = ['chat.start', 'chat.message'];
+export const TASKS = 'tasks';
+
+/**
+ * What the servers of every deployment are started with for the task rows (targets.mjs), and
+ * the flows' bounds (task-flows.mjs).
+ *   workMs       TASK_WORK_MS: the finance agent's task sleeps this long in all (two halves,
+ *                with a progress report before each). It is a floor on a flow's latency, and it
+ *                must be far above a task.subscribe round trip: a task that completes before its
+ *                subscription is stored sends no webhook (the race; such flows are counted as
+ *                missed and `raced`).
+ *   concurrency  TASK_CONCURRENCY: runs of one agent at once per process. Equal to the flows in
+ *                flight (the task rows' c), so a task starts as soon as it is created instead
+ *                of waiting for a slot behind other tasks' workMs: with the default 4 a process
+ *                would cap at 4 / workMs = 20 flows/s and the latency would measure that queue.
+ *   flowTimeoutS a flow waits this long from its task.create for the webhook, then counts as
+ *                missed (and task.info is asked why).
+ */
+export const TASK_SETTINGS = Object.freeze({ workMs: 200, concurrency: 16, flowTimeoutS: 30, requestTimeoutS: 5, maxFlowsPerRun: 100_000 });
+
 export const MODES = {
   smoke: {
     targets: ['single'],
-    methods: ['chat.start', 'chat.message'],
+    methods: [...CHAT_METHODS],
     stores: ['memory'],
     concurrencies: [1],
     repeats: 1,
     durationS: 1,
     warmupS: 0.5,
     poolSize: 16,
+    tasks: { cells: [{ target: 'single', store: 'memory' }], concurrency: 2, durationS: 1, warmupS: 0.5 },
   },
   quick: {
     targets: ['single', 'finance', 'nginx-finance', 'nginx-finance-x2'],
-    methods: ['chat.start', 'chat.message'],
+    methods: [...CHAT_METHODS],
     stores: ['memory'],
     concurrencies: [64],
     repeats: 2,
     durationS: 3,
     warmupS: 0.5,
     poolSize: 256,
+    tasks: {
+      cells: [
+        { target: 'single', store: 'memory' },
+        { target: 'nginx-finance', store: 'redis' },
+        { target: 'nginx-finance-x2', store: 'redis' },
+      ],
+      concurrency: TASK_SETTINGS.concurrency,
+      durationS: 4,
+      warmupS: 1,
+    },
   },
   full: {
     targets: ['single', 'finance', 'nginx-finance', 'nginx-finance-x2'],
-    methods: ['chat.start', 'chat.message'],
+    methods: [...CHAT_METHODS],
     stores: ['memory', 'redis'],
     concurrencies: [1, 16, 64],
     repeats: 2,
     durationS: 4,
     warmupS: 0.5,
     poolSize: 256,
+    tasks: {
+      cells: [
+        { target: 'single', store: 'memory' },
+        { target: 'single', store: 'redis' },
+        { target: 'nginx-finance', store: 'redis' },
+        { target: 'nginx-finance-x2', store: 'redis' },
+      ],
+      concurrency: TASK_SETTINGS.concurrency,
+      durationS: 6,
+      warmupS: 1,
+    },
   },
 };
 
 export const BASELINE_NAMES = ['node-http', 'express'];
+
+/** The baselines a mode runs: both, unless it runs no chat method (they mimic chat.start). */
+export const baselines = (mode) => (mode.methods.length > 0 ? BASELINE_NAMES : []);
 
 /** Cells a target skips (see above). */
 export function skipped(target, method, store) {
@@ -58,14 +110,15 @@ export function skipped(target, method, store) {
 
 /**
  * The ordered list of runs: { repeat, method, store, concurrency, target, baseline }.
- * `baseline` is true for node-http / express (store null).
+ * `baseline` is true for node-http / express (store null). The task cells come after the chat
+ * cells of each repeat (and before them in the reversed repeats).
  */
 export function schedule(mode) {
   const rounds = [];
   for (let repeat = 1; repeat <= mode.repeats; repeat++) {
     const runs = [];
     for (const concurrency of mode.concurrencies) {
-      for (const name of BASELINE_NAMES)
+      for (const name of baselines(mode))
         runs.push({ repeat, method: 'chat.start', store: null, concurrency, target: name, baseline: true });
       for (const method of mode.methods) {
         for (const store of mode.stores) {
@@ -75,15 +128,31 @@ export function schedule(mode) {
         }
       }
     }
+    for (const { target, store } of mode.tasks.cells) {
+      runs.push({ repeat, method: TASKS, store, concurrency: mode.tasks.concurrency, target, baseline: false });
+    }
     rounds.push(repeat % 2 === 0 ? runs.reverse() : runs);
   }
   return rounds.flat();
 }
 
-/** The deployments a mode needs: every (target, store) pair, then the baselines. */
+/**
+ * The deployments a mode needs: every (target, store) pair of the chat cells and of the task
+ * cells, once each, with the methods it serves: [{ target, store, methods }].
+ */
 export function deployments(mode) {
   const out = [];
-  for (const store of mode.stores) for (const target of mode.targets) out.push({ target, store });
+  const add = (target, store, method) => {
+    let d = out.find((x) => x.target === target && x.store === store);
+    if (!d) out.push((d = { target, store, methods: [] }));
+    if (!d.methods.includes(method)) d.methods.push(method);
+  };
+  for (const store of mode.stores) {
+    for (const target of mode.targets) {
+      for (const method of mode.methods) if (!skipped(target, method, store)) add(target, store, method);
+    }
+  }
+  for (const { target, store } of mode.tasks.cells) add(target, store, TASKS);
   return out;
 }
 
@@ -91,9 +160,13 @@ export function deployments(mode) {
 export function budget(mode, runs) {
   const deps = deployments(mode);
   const processes =
-    deps.reduce((n, d) => n + (d.target === 'nginx-finance-x2' ? 3 : d.target === 'nginx-finance' ? 2 : 1), 0) + BASELINE_NAMES.length;
-  const loadS = runs.length * mode.durationS;
-  const warmS = (deps.length * mode.methods.length + BASELINE_NAMES.length) * mode.warmupS;
+    deps.reduce((n, d) => n + (d.target === 'nginx-finance-x2' ? 3 : d.target === 'nginx-finance' ? 2 : 1), 0) + baselines(mode).length;
+  const taskRuns = runs.filter((r) => r.method === TASKS).length;
+  // A task run ends with its drain: the flows in flight finish (about one flow, workMs and more).
+  const drainS = TASK_SETTINGS.workMs / 1000 + 0.3;
+  const loadS = (runs.length - taskRuns) * mode.durationS + taskRuns * (mode.tasks.durationS + drainS);
+  const chatWarmups = deps.reduce((n, d) => n + d.methods.filter((m) => m !== TASKS).length, 0) + baselines(mode).length;
+  const warmS = chatWarmups * mode.warmupS + mode.tasks.cells.length * (mode.tasks.warmupS + drainS);
   const overheadS = runs.length * 0.35 + processes * 1 + deps.length * 0.5 + 5;
-  return { runs: runs.length, loadS, estimatedS: Math.round(loadS + warmS + overheadS) };
+  return { runs: runs.length, taskRuns, loadS, estimatedS: Math.round(loadS + warmS + overheadS) };
 }

@@ -1,7 +1,14 @@
 /**
  * Turns raw runs into the summary rows (median of the repeats, and their spread), the ratios
- * to the two baselines, and the printed tables.
+ * to the two baselines, and the printed tables. Pure functions: the load worker uses
+ * `percentile` too.
  */
+
+/** The q-quantile of the first n values of an ascending array (nearest rank); null when n = 0. */
+export function percentile(sorted, n, q) {
+  if (n === 0) return null;
+  return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))];
+}
 
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -10,10 +17,16 @@ export function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** Errors of one run: non-2xx + connection errors + timeouts + 2xx replies that were not an ARC success. */
+/**
+ * Errors of one run: non-2xx + connection errors + timeouts + 2xx replies that were not an ARC
+ * success; for the task rows also webhooks whose signature did not verify or that were not the
+ * delivery asked for. (A flow whose webhook never came is `missed`, counted apart.)
+ */
 export function runErrors(load) {
-  return load.non2xx + load.connErrors + load.timeouts + load.badBodies;
+  return load.non2xx + load.connErrors + load.timeouts + load.badBodies + (load.badSignatures ?? 0) + (load.badDeliveries ?? 0);
 }
+
+const isTasks = (row) => row.method === 'tasks';
 
 const rowKey = (r) => `${r.baseline ? 'baseline' : r.method}|${r.store ?? '-'}|${r.target}|${r.concurrency}`;
 
@@ -59,12 +72,15 @@ export function summarize(runs) {
       cpuSPer1k: median(group.map((r) => r.cpuSPer1k)),
       generatorCpuPct: median(group.map((r) => (r.load.generatorCpuS / r.load.elapsedS) * 100)),
       otherCpuPct: median(group.map((r) => r.otherCpuPct)),
+      redisCpuSPer1k: median(group.map((r) => r.redisCpuSPer1k)),
+      ...(isTasks(first) ? { flows: summarizeFlows(group) } : {}),
     });
   }
-  // Ratios to the baselines at the same concurrency.
+  // Ratios to the baselines at the same concurrency (not for the task rows: other requests).
   const base = (name, c) => rows.find((r) => r.baseline && r.target === name && r.concurrency === c);
   for (const row of rows) {
     row.ratios = {};
+    if (isTasks(row)) continue;
     for (const name of ['node-http', 'express']) {
       const b = base(name, row.concurrency);
       if (!b) continue;
@@ -78,6 +94,24 @@ export function summarize(runs) {
     }
   }
   return rows;
+}
+
+/** The task rows' own figures: created/s, the flows' fates, and where a flow's time went (p50s). */
+function summarizeFlows(group) {
+  const f = group.map((r) => r.load.flows);
+  const sum = (key) => f.reduce((n, x) => n + x[key], 0);
+  const phase = (name) => median(f.map((x) => x.phasesMs[name]?.p50));
+  return {
+    createdPerS: median(f.map((x) => x.createdPerS)),
+    started: sum('started'),
+    delivered: sum('delivered'),
+    missed: sum('missed'),
+    raced: sum('raced'),
+    duplicates: sum('duplicates'),
+    stray: sum('stray'),
+    drainS: median(f.map((x) => x.drainS)),
+    phasesP50Ms: Object.fromEntries(['create', 'subscribe', 'queue', 'run', 'deliver'].map((name) => [name, phase(name)])),
+  };
 }
 
 function fmt(value, digits = 0) {
@@ -113,22 +147,24 @@ export function figuresTable(rows) {
   ];
   return table(
     headers,
-    rows.map((r) => [
-      r.method,
-      r.store ?? '-',
-      r.target,
-      r.concurrency,
-      fmt(r.rps.median),
-      r.repeats > 1 ? `±${fmt(r.rps.spreadPct / 2, 0)}%` : '-',
-      fmt(r.latencyMs.p50, 2),
-      fmt(r.latencyMs.p99, 2),
-      fmt(r.latencyMs.p999, 2),
-      `${r.errors}/${r.requests}`,
-      fmt(r.rssPeakMb, 0),
-      fmt(r.cpuSPer1k, 3),
-      `${fmt(r.generatorCpuPct, 0)}%`,
-      `${fmt(r.otherCpuPct, 0)}%`,
-    ]),
+    rows
+      .filter((r) => !isTasks(r))
+      .map((r) => [
+        r.method,
+        r.store ?? '-',
+        r.target,
+        r.concurrency,
+        fmt(r.rps.median),
+        r.repeats > 1 ? `±${fmt(r.rps.spreadPct / 2, 0)}%` : '-',
+        fmt(r.latencyMs.p50, 2),
+        fmt(r.latencyMs.p99, 2),
+        fmt(r.latencyMs.p999, 2),
+        `${r.errors}/${r.requests}`,
+        fmt(r.rssPeakMb, 0),
+        fmt(r.cpuSPer1k, 3),
+        `${fmt(r.generatorCpuPct, 0)}%`,
+        `${fmt(r.otherCpuPct, 0)}%`,
+      ]),
   );
 }
 
@@ -151,7 +187,7 @@ export function ratiosTable(rows) {
   return table(
     headers,
     rows
-      .filter((r) => !r.baseline || r.target === 'express')
+      .filter((r) => !isTasks(r) && (!r.baseline || r.target === 'express'))
       .map((r) => {
         const n = r.ratios['node-http'] || {};
         const e = r.ratios.express || {};
@@ -170,6 +206,77 @@ export function ratiosTable(rows) {
           ratio(e.p999),
         ];
       }),
+  );
+}
+
+/**
+ * The task rows: flows per second (create → webhook delivered, within the window), created/s,
+ * create → delivered latency, errors, missed webhooks (raced: the task completed before its
+ * subscription was stored), memory and CPU per 1,000 flows (servers and nginx; redis-server
+ * apart).
+ */
+export function tasksTable(rows) {
+  const headers = [
+    'store',
+    'target',
+    'c',
+    'flows/s',
+    'range',
+    'created/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'missed',
+    'RSS MB',
+    'CPU s/1k',
+    'redis s/1k',
+    'gen CPU',
+    'other',
+  ];
+  return table(
+    headers,
+    rows
+      .filter(isTasks)
+      .map((r) => [
+        r.store ?? '-',
+        r.target,
+        r.concurrency,
+        fmt(r.rps.median, 1),
+        r.repeats > 1 ? `±${fmt(r.rps.spreadPct / 2, 0)}%` : '-',
+        fmt(r.flows.createdPerS, 1),
+        fmt(r.latencyMs.p50, 1),
+        fmt(r.latencyMs.p99, 1),
+        `${r.errors}/${r.requests}`,
+        `${r.flows.missed}${r.flows.raced ? ` (${r.flows.raced} raced)` : ''}`,
+        fmt(r.rssPeakMb, 0),
+        fmt(r.cpuSPer1k, 2),
+        fmt(r.redisCpuSPer1k, 2),
+        `${fmt(r.generatorCpuPct, 0)}%`,
+        `${fmt(r.otherCpuPct, 0)}%`,
+      ]),
+    2,
+  );
+}
+
+/** Where a flow's time goes, p50 of each step in ms (medians of the repeats). */
+export function taskPhasesTable(rows) {
+  const headers = ['store', 'target', 'create', 'subscribe', 'queue', 'run', 'deliver', 'total'];
+  return table(
+    headers,
+    rows.filter(isTasks).map((r) => {
+      const p = r.flows.phasesP50Ms;
+      return [
+        r.store ?? '-',
+        r.target,
+        fmt(p.create, 1),
+        fmt(p.subscribe, 1),
+        fmt(p.queue, 0),
+        fmt(p.run, 0),
+        fmt(p.deliver, 0),
+        fmt(r.latencyMs.p50, 1),
+      ];
+    }),
+    2,
   );
 }
 

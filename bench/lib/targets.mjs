@@ -1,7 +1,7 @@
 /**
  * What the benchmark runs against, and how it starts and stops it.
  *
- * Targets (each is started once per chat store, "memory" or "redis"):
+ * Targets (each is started once per store, "memory" or "redis", that a chat or task cell needs):
  *   single            services/single-server (all three agents), POST /arc, direct
  *   finance           services/finance, POST /arc, direct
  *   nginx-finance     one finance process behind nginx, POST /arc/finance
@@ -92,16 +92,34 @@ async function startNginx(name, servers) {
 }
 
 /**
+ * What every target is started with for the task rows (harmless to the chat rows: the task
+ * settings only act when a task is created). `secret` is the run's WEBHOOK_SECRET, which the
+ * bench's receiver verifies with; the receiver listens on 127.0.0.1, which the SSRF guard
+ * refuses unless allowed. Tasks are kept (TASK_RETENTION_SECONDS) and a run creates a few
+ * thousand: lift the per-agent cap of the in-memory store, as for chats.
+ */
+export function taskServerEnv(settings, secret) {
+  return {
+    TASK_WORK_MS: String(settings.workMs),
+    TASK_CONCURRENCY: String(settings.concurrency),
+    MAX_TASKS_PER_AGENT: '10000000',
+    WEBHOOK_SECRET: secret,
+    WEBHOOK_ALLOWED_HOSTS: HOST,
+  };
+}
+
+/**
  * Starts one target with one store. `redis` = { url, keyPrefix } or null for the in-memory
- * store. Processes start one after another, so each start-up time is measured alone.
+ * store; `extraEnv` is added to every server's environment (taskServerEnv). Processes start one
+ * after another, so each start-up time is measured alone.
  * Resolves { id, target, store, label, url (the POST address), processes, pids(), stop() }.
  */
-export async function startTarget(target, store, redis, runTag) {
+export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
   const spec = TARGETS[target];
   if (!spec) throw new Error(`unknown target ${target}`);
   // chat.start runs create chats and never end them (a quick run makes ~100,000): lift the
   // in-memory store's cap on active chats, which would otherwise turn the rest into -41011.
-  const env = { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', MAX_ACTIVE_CHATS_PER_AGENT: '10000000' };
+  const env = { ...extraEnv, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', MAX_ACTIVE_CHATS_PER_AGENT: '10000000' };
   if (store === 'redis') Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${redis.keyPrefix}${target}:` });
   const processes = [];
   const stopAll = () =>

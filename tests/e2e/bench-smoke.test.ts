@@ -1,14 +1,17 @@
 /**
  * The benchmark harness (`npm run bench`, bench/run.mjs) works, without running a benchmark:
  * `--smoke` starts the single server and both baselines, runs chat.start and chat.message for
- * 1 s at c=1, and writes its JSON. Checked here: the run ends cleanly, the JSON has the shape
- * bench/README.md describes, every request was a correct ARC success, and no process is left.
+ * 1 s at c=1 and the task row (task.create → task.subscribe → TASK_COMPLETED webhook) for 1 s
+ * at c=2, and writes its JSON. Checked here: the run ends cleanly, the JSON has the shape
+ * bench/README.md describes, every request was a correct ARC success, every task's webhook came
+ * and verified, and no process is left.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@arc/devkit';
 import { ROOT } from './support/processes';
 
 const run = promisify(execFile);
@@ -23,6 +26,22 @@ interface Load {
   timeouts: number;
   badBodies: number;
   sampled: number;
+  badSignatures?: number;
+  badDeliveries?: number;
+  flows?: {
+    started: number;
+    created: number;
+    subscribed: number;
+    delivered: number;
+    deliveredInWindow: number;
+    missed: number;
+    raced: number;
+    duplicates: number;
+    stray: number;
+    createdPerS: number;
+    schemes: Record<string, number>;
+    phasesMs: Record<'create' | 'subscribe' | 'queue' | 'run' | 'deliver', { p50: number; p99: number }>;
+  };
 }
 interface Run {
   method: string;
@@ -36,7 +55,7 @@ interface Run {
   rssPeakKbTotal: number;
 }
 interface Result {
-  meta: { mode: string; wallS: number; chatStartReplyBytes: number; clkTck: number };
+  meta: { mode: string; wallS: number; chatStartReplyBytes: number; clkTck: number; tasks: { workMs: number } | null };
   runs: Run[];
   warmups: unknown[];
   summary: {
@@ -45,6 +64,7 @@ interface Result {
     errors: number;
     rps: { median: number };
     ratios: Record<string, { rps: number; p99: number }>;
+    flows?: { delivered: number; missed: number; createdPerS: number };
   }[];
   processes: { name: string; pid: number; startupMs: number; hwmKb: number; cpuS: number }[];
 }
@@ -67,14 +87,20 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('runs chat.start and chat.message on the single server and both baselines, with zero errors', () => {
+test('runs chat.start, chat.message and the task row on the single server and both baselines, with zero errors', () => {
   expect(result.meta.mode).toBe('smoke');
   const cells = result.runs.map((r) => `${r.baseline ? 'baseline' : r.method}/${r.target}/c${r.concurrency}`).sort();
-  expect(cells).toEqual(['baseline/express/c1', 'baseline/node-http/c1', 'chat.message/single/c1', 'chat.start/single/c1']);
+  expect(cells).toEqual([
+    'baseline/express/c1',
+    'baseline/node-http/c1',
+    'chat.message/single/c1',
+    'chat.start/single/c1',
+    'tasks/single/c2',
+  ]);
   for (const r of result.runs) {
     expect(r.load.requests).toBeGreaterThan(0);
     expect(r.load.rps).toBeGreaterThan(0);
-    expect(r.load.non2xx + r.load.connErrors + r.load.timeouts + r.load.badBodies).toBe(0);
+    expect(r.load.non2xx + r.load.connErrors + r.load.timeouts + r.load.badBodies + (r.load.badSignatures ?? 0)).toBe(0);
     expect(r.load.sampled).toBeGreaterThan(0); // replies were parsed and checked, not only counted
     for (const q of ['p50', 'p99', 'p999'] as const) expect(r.load.latencyMs[q]).toBeGreaterThan(0);
     expect(r.load.latencyMs.p50).toBeLessThanOrEqual(r.load.latencyMs.p999);
@@ -82,6 +108,36 @@ test('runs chat.start and chat.message on the single server and both baselines, 
     expect(r.rssPeakKbTotal).toBeGreaterThan(0);
     expect(Number.isFinite(r.cpuSPer1k)).toBe(true);
   }
+});
+
+test('the task row: every task created and subscribed to got its TASK_COMPLETED webhook, signed (v2) and verified', () => {
+  const run = result.runs.find((r) => r.method === 'tasks')!;
+  const flows = run.load.flows!;
+  expect(run.store).toBe('memory');
+  expect(flows.delivered).toBeGreaterThan(0);
+  expect(flows.deliveredInWindow).toBeGreaterThan(0);
+  expect(flows.created).toBe(flows.started);
+  expect(flows.subscribed).toBe(flows.created);
+  expect(flows.delivered).toBe(flows.subscribed);
+  expect({ missed: flows.missed, raced: flows.raced, duplicates: flows.duplicates, stray: flows.stray }).toEqual({
+    missed: 0,
+    raced: 0,
+    duplicates: 0,
+    stray: 0,
+  });
+  expect(run.load.badSignatures).toBe(0);
+  expect(run.load.badDeliveries).toBe(0);
+  expect(flows.schemes).toEqual({ v2: flows.delivered }); // WEBHOOK_SECRET set: the replay-protected scheme
+  expect(run.load.sampled).toBe(2 * flows.started); // every create and subscribe reply checked in full
+  for (const phase of ['create', 'subscribe', 'queue', 'run', 'deliver'] as const) {
+    expect(Number.isFinite(flows.phasesMs[phase].p50)).toBe(true);
+  }
+  expect(result.meta.tasks?.workMs).toBeGreaterThan(0);
+  const row = result.summary.find((s) => s.method === 'tasks');
+  expect(row).toMatchObject({ target: 'single', errors: 0, flows: { missed: 0, delivered: flows.delivered } });
+  expect(row?.ratios).toEqual({}); // not compared with the chat-sized baselines
+  expect(stdout).toContain('flows/s');
+  expect(stdout).toContain("Where a flow's time goes");
 });
 
 test('summarizes with ratios to both baselines, and per-process start-up, peak RSS and CPU', () => {
@@ -122,7 +178,31 @@ test('leaves out what the machine cannot run, says so and records it (no nginx h
   expect(new Set(skipped.runs.map((r) => r.target))).toEqual(new Set(['single', 'node-http', 'express']));
 }, 60_000);
 
-test('refuses an unknown target with a usage message, not a stack trace', async () => {
+test('leaves out the task rows that need nginx or Redis, says so for each, and still runs the others', async () => {
+  const out = join(dir, 'no-nginx-no-redis.json');
+  // Nothing listens on a port that was free a moment ago: Redis "does not answer" there.
+  const deadRedis = `redis://127.0.0.1:${await freePort('127.0.0.1')}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, NGINX_BIN: join(dir, 'no-such-nginx'), BENCH_REDIS_URL: deadRedis };
+  delete env.npm_config_quick;
+  delete env.npm_config_smoke;
+  // Full mode's task cells on these targets: single/memory, single/redis, nginx-finance/redis.
+  const { stdout: text } = await run(
+    process.execPath,
+    ['bench/run.mjs', '--methods', 'tasks', '--targets', 'single,nginx-finance', '--duration', '0.5', '--repeats', '1', '--out', out],
+    { cwd: ROOT, env, timeout: 50_000 },
+  );
+  expect(text).toContain('SKIPPED task rows on nginx-finance/redis: nginx is not installed');
+  expect(text).toContain(`SKIPPED task rows on single/redis: Redis does not answer at ${deadRedis}`);
+  const partial = JSON.parse(readFileSync(out, 'utf8')) as Result & { meta: { skipped: string[] } };
+  expect(partial.meta.skipped).toEqual([
+    expect.stringContaining('task rows on nginx-finance/redis: nginx is not installed'),
+    expect.stringContaining('task rows on single/redis: Redis does not answer'),
+  ]);
+  expect(partial.runs.map((r) => `${r.method}/${r.target}/${r.store}`)).toEqual(['tasks/single/memory']);
+  expect(partial.runs[0]!.load.flows!.delivered).toBeGreaterThan(0);
+}, 60_000);
+
+test('refuses an unknown target or method with a usage message, not a stack trace', async () => {
   const failure = await run(process.execPath, ['bench/run.mjs', '--targets', 'single,nope'], { cwd: ROOT }).then(
     () => null,
     (err: unknown) => err,
@@ -132,4 +212,12 @@ test('refuses an unknown target with a usage message, not a stack trace', async 
     stderr: expect.stringContaining('bench: --targets: unknown nope; choose from single, finance'),
   });
   expect((failure as { stderr: string }).stderr).not.toContain('    at ');
+  const badMethod = await run(process.execPath, ['bench/run.mjs', '--methods', 'chat.start,nope'], { cwd: ROOT }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(badMethod).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('bench: --methods: unknown nope; choose from chat.start, chat.message, tasks'),
+  });
 });

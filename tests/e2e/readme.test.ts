@@ -66,7 +66,9 @@ test('the README tasks example runs a report and a leave request to the end', as
 test('the README webhook receiver prints the events of a task whose server has the same secret', async () => {
   const command = readme.split('\n').find((l) => l.includes('node examples/webhook-receiver.mjs'));
   expect(command).toBe('WEBHOOK_SECRET=change-me-to-a-long-secret PORT=9090 node examples/webhook-receiver.mjs');
-  expect(readme).toContain('\nWEBHOOK_SECRET=change-me-to-a-long-secret WEBHOOK_ALLOW_PRIVATE_NETWORKS=true npm start   # the agents, same secret\n');
+  expect(readme).toContain(
+    '\nWEBHOOK_SECRET=change-me-to-a-long-secret WEBHOOK_ALLOW_PRIVATE_NETWORKS=true npm start   # the agents, same secret\n',
+  );
   const rxPort = await freePort();
   const rx = await startProcess({
     name: 'webhook-receiver',
