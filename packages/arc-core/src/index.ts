@@ -13,7 +13,15 @@ export { parseJsonBody } from './protocol/parse';
 export { DEFAULT_MAX_METADATA_BYTES, MAX_ID_LENGTH, MAX_JSON_DEPTH, MAX_REASON_LENGTH, clip } from './protocol/limits';
 export { ArcErrorCode, allErrorCodes, errorCodeInfo, httpStatusFor, type ArcErrorCodeName, type ErrorCodeInfo } from './errors/codes';
 export { ArcError, isArcError, type ErrorDetails } from './errors/arc-error';
-export { ArcAgent, type AgentOptions, type ArcHandler, type ChatReply, type HandlerContext, type HandlerOptions } from './router/agent';
+export {
+  ArcAgent,
+  type AgentOptions,
+  type AgentRateLimit,
+  type ArcHandler,
+  type ChatReply,
+  type HandlerContext,
+  type HandlerOptions,
+} from './router/agent';
 export type { ArtifactInput, TaskContext, TaskHandler, TaskOutcome, TaskView } from './tasks/task-context';
 export { ArcRouter, type ArcReply, type JsonReply, type RequestMeta, type RouterOptions, type StreamReply } from './router/router';
 export { RequestState } from './router/request-state';
@@ -79,3 +87,13 @@ export { DEFAULT_WEBHOOK_POLICY, callbackChecker, checkCallbackUrl, type Webhook
 export { sendWebhook, type SendWebhookOptions, type WebhookSendResult } from './webhooks/sender';
 export { DEFAULT_RETRY_POLICY, type Delivery, type Outbox, type RetryPolicy } from './webhooks/outbox';
 export { MemoryOutbox } from './webhooks/memory-outbox';
+export { installAuth, bearerToken, type AuthGuard, type AuthOptions } from './auth/auth-hooks';
+export { AuthError, type AuthFailureReason } from './auth/auth-errors';
+export { SIGNED_WEBHOOK_CALLER, type AuthContext } from './auth/caller';
+export { ArcScope, METHOD_SCOPES, missingScopes, requiredScopes, scopesFromClaims } from './auth/scopes';
+export { TokenVerifier, TOKEN_VERIFIER_DEFAULTS, type TokenVerifierOptions } from './auth/token-verifier';
+export { AUTH_VARIABLES, authEnabled, authOptionsFromConfig } from './auth/auth-config';
+export { RateLimiter, installRateLimits, type RateLimitOptions, type RateLimitStoreFailure } from './limits/rate-limit-hook';
+export { parseRateLimit, RATE_LIMIT_FORMAT, type RateLimitRule } from './limits/rate-limit-rule';
+export { MemoryRateCounterStore } from './limits/memory-rate-counter';
+export type { RateCounter, RateCounterStore, RateLimitScope } from './limits/rate-counter';

@@ -13,11 +13,15 @@
  * Returns the whole response envelope (as the Python client does) and throws ArcResponseError
  * for an ARC error — whether the server sent it with 200 or with a 4xx/5xx status — and
  * ArcTimeoutError / ArcTransportError when there was no ARC answer.
+ *
+ * A request refused before it did anything (429, 503 -41011, a refused connection) is sent
+ * again after the server's Retry-After, a bounded number of times, within the call's timeout
+ * (retry.ts; `retries: false` turns this off). With OAuth2:
+ *
+ *   new ArcClient(url, { tokenProvider: clientCredentials({ tokenUrl, clientId, clientSecret, scope }) });
  */
 import { randomUUID } from 'node:crypto';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type {
-  ArcErrorResponse,
   ArcMethods,
   ArcRequest,
   ArcSuccessResponse,
@@ -26,8 +30,11 @@ import type {
   TaskNotificationParams,
   TaskPriority,
 } from '../protocol/types';
-import { ArcResponseError, ArcTimeoutError, ArcTransportError } from './errors';
+import { ArcTimeoutError } from './errors';
+import { HttpExchange } from './http-exchange';
+import { retryDelayMs, retryPolicy, sleep, type RetryOptions, type RetryPolicy } from './retry';
 import type { TaskInfo, TaskMethods } from './task-types';
+import type { TokenProvider } from './token-provider';
 import { waitForTask, type WaitForTaskOptions } from './wait-for-task';
 
 export interface ArcClientOptions {
@@ -35,17 +42,29 @@ export interface ArcClientOptions {
   requestAgent?: string;
   /** Sent as `Authorization: Bearer <token>`. */
   token?: string;
-  /** Per-request timeout (default 30 s). */
+  /**
+   * Called before every request (and every retry); what it returns is sent as
+   * `Authorization: Bearer <token>`. Caching is the provider's job (clientCredentials() caches
+   * and refreshes). Not together with `token`.
+   */
+  tokenProvider?: TokenProvider;
+  /**
+   * Retries of requests that certainly did nothing (429, 503 -41011, a refused connection),
+   * after the server's Retry-After (default `{ max: 3, maxDelayMs: 10000 }`; `false`: none).
+   */
+  retries?: RetryOptions | false;
+  /** Per-call timeout, retries and their waits included (default 30 s). */
   timeoutMs?: number;
   headers?: Record<string, string>;
 }
 
 export interface CallOptions {
   traceId?: string;
+  /** The call's timeout, retries and their waits included. */
   timeoutMs?: number;
   /** Request id; a fresh uuid by default. */
   id?: string | number;
-  /** Aborts the request; it then rejects with the signal's reason. */
+  /** Aborts the request (or the wait before a retry); it then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -88,40 +107,26 @@ function toMessage(input: MessageInput): Message {
   return typeof input === 'string' ? { role: 'user', parts: [{ type: 'TextPart', content: input }] } : input;
 }
 
-function isEnvelope(body: unknown): body is ArcSuccessResponse | ArcErrorResponse {
-  return typeof body === 'object' && body !== null && (body as { arc?: unknown }).arc === '1.0' && ('result' in body || 'error' in body);
-}
-
 export class ArcClient {
   readonly url: string;
   readonly requestAgent: string;
-  private readonly http: AxiosInstance;
+  private readonly http: HttpExchange;
   private readonly timeoutMs: number;
+  private readonly tokenProvider: TokenProvider | undefined;
+  private readonly retries: RetryPolicy | undefined;
 
   constructor(url: string, options: ArcClientOptions = {}) {
+    if (options.token !== undefined && options.tokenProvider !== undefined)
+      throw new TypeError('ArcClient: give token or tokenProvider, not both');
     this.url = url;
     this.requestAgent = options.requestAgent ?? `arc-ts-client-${randomUUID().slice(0, 8)}`;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.http = axios.create({
-      timeout: this.timeoutMs,
-      headers: {
-        'Content-Type': 'application/arc+json',
-        Accept: 'application/arc+json, application/json',
-        'User-Agent': 'arc-ts-client',
-        ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      // Every status is inspected here: error envelopes come with 4xx/5xx too.
-      validateStatus: () => true,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      maxRedirects: 5,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-    });
+    this.tokenProvider = options.tokenProvider;
+    this.retries = retryPolicy(options.retries);
+    this.http = new HttpExchange(url, { ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}), ...options.headers });
   }
 
-  /** Sends any method; resolves with the success envelope or throws. */
+  /** Sends any method; resolves with the success envelope or throws (after the retries the policy allows). */
   async request<R = unknown>(
     method: string,
     targetAgent: string,
@@ -137,45 +142,31 @@ export class ArcClient {
       params,
     };
     if (options.traceId !== undefined) body.traceId = options.traceId;
+    // Every attempt sends the same bytes, with the same id.
+    const text = JSON.stringify(body);
     const timeout = options.timeoutMs ?? this.timeoutMs;
-    let res: AxiosResponse<string>;
-    try {
-      res = await this.http.post<string>(this.url, JSON.stringify(body), { timeout, signal: options.signal });
-    } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      if (axios.isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT'))
-        throw new ArcTimeoutError(this.url, timeout);
-      const reason = axios.isAxiosError(err) ? `${err.code ?? 'ERROR'}: ${err.message}` : String(err);
-      throw new ArcTransportError(`ARC request to ${this.url} failed: ${reason}`, this.url, undefined, { cause: err });
+    const deadline = performance.now() + timeout;
+    const { signal } = options;
+    for (let retry = 0; ; retry++) {
+      try {
+        const headers = this.tokenProvider === undefined ? undefined : { Authorization: `Bearer ${await this.bearerToken()}` };
+        if (signal?.aborted) throw signal.reason;
+        const left = Math.ceil(deadline - performance.now());
+        if (left <= 0) throw new ArcTimeoutError(this.url, timeout);
+        return await this.http.post<R>(text, body.id, { timeoutMs: left, callTimeoutMs: timeout, signal, headers });
+      } catch (err) {
+        const policy = this.retries;
+        const wait = policy !== undefined && retry < policy.max ? retryDelayMs(err, retry) : undefined;
+        if (wait === undefined || wait > policy!.maxDelayMs || performance.now() + wait >= deadline) throw err;
+        await sleep(wait, signal);
+      }
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(res.data);
-    } catch {
-      throw new ArcTransportError(`ARC request to ${this.url} got HTTP ${res.status} with a body that is not JSON`, this.url, res.status);
-    }
-    if (!isEnvelope(parsed)) {
-      throw new ArcTransportError(
-        `ARC request to ${this.url} got HTTP ${res.status} with a body that is not an ARC envelope`,
-        this.url,
-        res.status,
-      );
-    }
-    if (parsed.error) {
-      const retryAfter = res.headers['retry-after'] as string | undefined;
-      throw new ArcResponseError(parsed as ArcErrorResponse, res.status, retryAfter);
-    }
-    if (res.status < 200 || res.status >= 300) {
-      throw new ArcTransportError(`ARC request to ${this.url} got HTTP ${res.status} without an error object`, this.url, res.status);
-    }
-    if (parsed.id !== body.id) {
-      throw new ArcTransportError(
-        `ARC reply id ${JSON.stringify(parsed.id)} does not match request id ${JSON.stringify(body.id)}`,
-        this.url,
-        res.status,
-      );
-    }
-    return parsed as ArcSuccessResponse<R>;
+  }
+
+  private async bearerToken(): Promise<string> {
+    const token = await this.tokenProvider!();
+    if (typeof token !== 'string' || token === '') throw new TypeError('ArcClient: tokenProvider returned no token');
+    return token;
   }
 
   private call<M extends keyof ClientMethods>(

@@ -2,7 +2,8 @@
  * Client-side errors. An ARC error reply (any HTTP status) is rebuilt as ArcResponseError —
  * an ArcError, so `err.code === ArcErrorCode.ChatNotFound` reads the same on both sides. A
  * request that got no ARC answer is an ArcTimeoutError or an ArcTransportError. A task that
- * did not reach the awaited status in time (client.task.waitFor) is an ArcWaitTimeoutError.
+ * did not reach the awaited status in time (client.task.waitFor) is an ArcWaitTimeoutError. A
+ * token provider that could not get a token (clientCredentials) throws a ClientCredentialsError.
  */
 import { ArcError, type ErrorDetails } from '../errors/arc-error';
 import type { ArcErrorResponse, TaskStatus } from '../protocol/types';
@@ -66,5 +67,24 @@ export class ArcWaitTimeoutError extends Error {
       options,
     );
     this.name = 'ArcWaitTimeoutError';
+  }
+}
+
+/**
+ * clientCredentials() got no access token: the token endpoint refused (`httpStatus`, and
+ * `oauthError` such as "invalid_client" when it said so), did not answer, or answered something
+ * that is not a token. The message names the endpoint (without query or userinfo), never the
+ * client secret or a token.
+ */
+export class ClientCredentialsError extends Error {
+  constructor(
+    message: string,
+    readonly tokenUrl: string,
+    readonly httpStatus?: number,
+    readonly oauthError?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ClientCredentialsError';
   }
 }

@@ -4,6 +4,8 @@
  * variable and the value. Only a service's index.ts should read `process.env` and call this.
  */
 import Ajv from 'ajv';
+import { authConfigProblems } from '../auth/auth-config';
+import { rateLimitProblem } from '../limits/rate-limit-rule';
 import { LOG_LEVELS, type LogLevel } from '../logging/log-levels';
 
 export interface ServiceConfig {
@@ -39,6 +41,38 @@ export interface ServiceConfig {
   readonly MAX_ACTIVE_CHATS_PER_AGENT: number;
   /** A quiet SSE stream gets a comment line this often, so proxies do not cut it (0: never). */
   readonly SSE_HEARTBEAT_MS: number;
+  /** Origins browsers may call from: exact origins, comma-separated, or `*`; unset: no CORS headers (express/cors.ts). */
+  readonly CORS_ORIGINS?: string;
+  /** Allow credentials on CORS requests (Access-Control-Allow-Credentials); needs CORS_ORIGINS to list origins, not `*`. */
+  readonly CORS_CREDENTIALS?: boolean;
+  /** HS256 shared secret (>= 32 bytes): turns bearer-token auth on (auth/; one key source only). */
+  readonly AUTH_JWT_SECRET?: string;
+  /** PEM public key or certificate (`\n` escapes allowed): turns auth on with RS/PS/ES/EdDSA tokens. */
+  readonly AUTH_JWT_PUBLIC_KEY?: string;
+  /** JWKS URL, fetched and cached (refetched for an unknown `kid`): turns auth on. */
+  readonly AUTH_JWKS_URL?: string;
+  /** Accepted `iss` values, comma-separated; unset: not checked. */
+  readonly AUTH_ISSUER?: string;
+  /** Accepted `aud` values, comma-separated (one must match); unset: not checked. */
+  readonly AUTH_AUDIENCE?: string;
+  /** Allowed JWS algorithms, comma-separated; default HS256 for a secret, what the key verifies otherwise; never `none`. */
+  readonly AUTH_ALGORITHMS?: string;
+  /** Leeway for `exp` / `nbf`, in seconds. */
+  readonly AUTH_CLOCK_TOLERANCE_SECONDS: number;
+  /** The token's AUTH_AGENT_CLAIM must equal requestAgent (-44002 / 403 otherwise). */
+  readonly AUTH_BIND_REQUEST_AGENT: boolean;
+  /** The claim naming the caller's agent, for AUTH_BIND_REQUEST_AGENT. */
+  readonly AUTH_AGENT_CLAIM: string;
+  /** With auth on, GET /agent-info needs a valid token too. */
+  readonly AUTH_PROTECT_AGENT_INFO: boolean;
+  /** Verified tokens remembered per process (0: verify every request). */
+  readonly AUTH_TOKEN_CACHE_SIZE: number;
+  /** Longest a verified token is remembered (never past its `exp`). */
+  readonly AUTH_TOKEN_CACHE_SECONDS: number;
+  /** No JWKS refetch for an unknown `kid` sooner than this after the last fetch. */
+  readonly AUTH_JWKS_COOLDOWN_SECONDS: number;
+  /** A fetched JWKS is used this long before it is fetched again. */
+  readonly AUTH_JWKS_CACHE_SECONDS: number;
   /** Task runs of one agent at once, per process. */
   readonly TASK_CONCURRENCY: number;
   /** Time one run of a task handler may take before the task fails with -42005. */
@@ -65,10 +99,16 @@ export interface ServiceConfig {
   readonly WEBHOOK_RETRY_BASE_MS: number;
   /** A delivery not made this long after its event is given up. */
   readonly WEBHOOK_RETRY_WINDOW_SECONDS: number;
+  /** Each caller's requests to one agent, `<points>/<duration>` (e.g. 100/1s); unset: no limit. */
+  readonly RATE_LIMIT_CALLER?: string;
+  /** All requests to one agent, `<points>/<duration>` (e.g. 2000/1s); unset: no limit. */
+  readonly RATE_LIMIT_AGENT?: string;
+  /** With REDIS_URL, when Redis cannot count: 'open' lets requests through (warning logged), 'closed' answers -41002 / 503. */
+  readonly RATE_LIMIT_REDIS_FAILURE: 'open' | 'closed';
 }
 
 /** Variables whose values are never shown (in errors or logs). */
-const SECRET_VARIABLES = new Set(['WEBHOOK_SECRET']);
+const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'WEBHOOK_SECRET']);
 
 /** WEBHOOK_ALLOWED_HOSTS as a list. */
 export function allowedWebhookHosts(config: Pick<ServiceConfig, 'WEBHOOK_ALLOWED_HOSTS'>): string[] {
@@ -83,6 +123,11 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+const CORS_ORIGIN =
+  '[A-Za-z][A-Za-z0-9+.-]*://(?:[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*|\\[[0-9A-Fa-f:.]+\\])' +
+  '(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?';
+const CORS_ORIGINS_FORM = new RegExp(`^ *(\\*|${CORS_ORIGIN}( *, *${CORS_ORIGIN})*) *$`);
 
 const schema = {
   type: 'object',
@@ -106,6 +151,24 @@ const schema = {
     CHAT_IDLE_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 365 * 24 * 3600, default: 24 * 3600 },
     MAX_ACTIVE_CHATS_PER_AGENT: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 100_000 },
     SSE_HEARTBEAT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 15000 },
+    // CORS (express/cors.ts): the form of CORS_ORIGINS is checked by corsProblems, with a clearer message than a pattern's.
+    CORS_ORIGINS: { type: 'string' },
+    CORS_CREDENTIALS: { type: 'boolean' },
+    // Auth (auth/, docs/security.md); rules between these variables: auth/auth-config.ts. The secret is never printed.
+    AUTH_JWT_SECRET: { type: 'string', minLength: 32 },
+    AUTH_JWT_PUBLIC_KEY: { type: 'string', minLength: 1 },
+    AUTH_JWKS_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    AUTH_ISSUER: { type: 'string', minLength: 1, maxLength: 2048 },
+    AUTH_AUDIENCE: { type: 'string', minLength: 1, maxLength: 2048 },
+    AUTH_ALGORITHMS: { type: 'string', pattern: '^[A-Za-z0-9, ]+$' },
+    AUTH_CLOCK_TOLERANCE_SECONDS: { type: 'integer', minimum: 0, maximum: 300, default: 30 },
+    AUTH_BIND_REQUEST_AGENT: { type: 'boolean', default: false },
+    AUTH_AGENT_CLAIM: { type: 'string', minLength: 1, maxLength: 256, default: 'sub' },
+    AUTH_PROTECT_AGENT_INFO: { type: 'boolean', default: true },
+    AUTH_TOKEN_CACHE_SIZE: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 10_000 },
+    AUTH_TOKEN_CACHE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    AUTH_JWKS_COOLDOWN_SECONDS: { type: 'integer', minimum: 0, maximum: 3600, default: 30 },
+    AUTH_JWKS_CACHE_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 600 },
     // Tasks (docs/tasks.md).
     TASK_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
     TASK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 24 * 3600 * 1000, default: 600000 },
@@ -121,6 +184,10 @@ const schema = {
     WEBHOOK_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 10000 },
     WEBHOOK_RETRY_BASE_MS: { type: 'integer', minimum: 10, maximum: 600000, default: 1000 },
     WEBHOOK_RETRY_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 7 * 24 * 3600, default: 900 },
+    // Rate limits (limits/): the form of a limit is checked by rateLimitProblems, with a clearer message than a pattern's.
+    RATE_LIMIT_CALLER: { type: 'string' },
+    RATE_LIMIT_AGENT: { type: 'string' },
+    RATE_LIMIT_REDIS_FAILURE: { type: 'string', enum: ['open', 'closed'], default: 'open' },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;
@@ -171,9 +238,33 @@ export function loadConfig(
     const shown = SECRET_VARIABLES.has(name) ? '(hidden)' : JSON.stringify(raw[name]);
     return `${name}=${shown} ${e.message ?? 'is invalid'}`;
   });
+  problems.push(...rateLimitProblems(raw));
+  problems.push(...corsProblems(input, raw));
   if (valid) problems.push(...relationProblems(input, raw));
+  if (valid) problems.push(...authConfigProblems(input, raw));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(input as unknown as ServiceConfig & Readonly<Record<string, unknown>>);
+}
+
+/** RATE_LIMIT_CALLER and RATE_LIMIT_AGENT must read `<points>/<duration>`. */
+function rateLimitProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const name of ['RATE_LIMIT_CALLER', 'RATE_LIMIT_AGENT']) {
+    const problem = raw[name] === undefined ? null : rateLimitProblem(raw[name]);
+    if (problem !== null) problems.push(`${name}=${JSON.stringify(raw[name])} ${problem}`);
+  }
+  return problems;
+}
+
+/** CORS_ORIGINS is `*` or a list of origins; credentials only with a list. */
+function corsProblems(input: Record<string, unknown>, raw: Record<string, unknown>): string[] {
+  const origins = raw.CORS_ORIGINS;
+  if (typeof origins !== 'string') return [];
+  if (!CORS_ORIGINS_FORM.test(origins))
+    return [`CORS_ORIGINS=${JSON.stringify(origins)} must be * or comma-separated origins like https://app.example.com:8443 (no path)`];
+  if (input.CORS_CREDENTIALS === true && origins.trim() === '*')
+    return ['CORS_CREDENTIALS=true needs CORS_ORIGINS to list the allowed origins, not *'];
+  return [];
 }
 
 /** Rules between variables (each valid on its own); may adjust a default in `input`. */

@@ -5,7 +5,10 @@
  */
 import { allowedWebhookHosts, type ServiceConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
+import { MemoryRateCounterStore } from '../limits/memory-rate-counter';
+import type { RateCounterStore } from '../limits/rate-counter';
 import { RedisChatStore } from '../redis/redis-chat-store';
+import { RedisRateCounterStore } from '../redis/redis-rate-limiter';
 import { BullMQTaskQueue } from '../redis/bullmq-task-queue';
 import { RedisOutbox } from '../redis/redis-outbox';
 import { RedisTaskStore } from '../redis/redis-task-store';
@@ -18,6 +21,8 @@ import type { TaskOptions } from '../tasks/task-service';
 export interface Backends {
   chatStore: ChatStore;
   tasks: TaskOptions;
+  /** Rate-limit counters: in this process, or with REDIS_URL in Redis, shared by the replicas (created only when a limit applies). */
+  rateLimitStore: () => RateCounterStore;
   /** 'memory' or 'redis', for the start-up log. */
   kind: 'memory' | 'redis';
 }
@@ -33,6 +38,7 @@ export function backendsFor(config: ServiceConfig, logger: Logger): Backends {
   if (!config.REDIS_URL) {
     return {
       kind: 'memory',
+      rateLimitStore: () => new MemoryRateCounterStore(),
       chatStore: new MemoryChatStore({
         idleTtlSeconds: config.CHAT_IDLE_TTL_SECONDS,
         maxActivePerAgent: config.MAX_ACTIVE_CHATS_PER_AGENT,
@@ -48,6 +54,7 @@ export function backendsFor(config: ServiceConfig, logger: Logger): Backends {
   const redis = { url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS, logger };
   return {
     kind: 'redis',
+    rateLimitStore: () => new RedisRateCounterStore(redis),
     chatStore: new RedisChatStore({ ...redis, idleTtlSeconds: config.CHAT_IDLE_TTL_SECONDS }),
     tasks: {
       ...limits,

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ArcError } from '../errors/arc-error';
-import { ArcErrorCode } from '../errors/codes';
+import { ArcErrorCode, httpStatusFor } from '../errors/codes';
 import type { Logger } from '../logging/logger';
 import { UNREADABLE, errorEnvelope } from '../protocol/envelope';
 import { clip } from '../protocol/limits';
@@ -21,6 +21,10 @@ export interface ExpressAppDeps {
   /** Readiness: 200, or 503 while draining or when the chat store does not answer. */
   health: (res: Response) => Promise<void>;
   agentInfo: () => Record<string, unknown>;
+  /** With auth protecting /agent-info: resolves for a valid token, rejects with the ArcError to answer. */
+  authorize?: (req: Request) => Promise<unknown>;
+  /** The WWW-Authenticate challenge for an auth refusal. */
+  challenge?: (err: unknown) => string | undefined;
   receiveWebhook: (req: Request, res: Response, agentId: string) => Promise<void>;
 }
 
@@ -34,7 +38,23 @@ export function buildExpressApp(deps: ExpressAppDeps): Express {
   app.get('/health', (_req, res) => void deps.health(res));
   // Liveness: the process is up and its event loop answers (restart it if this fails).
   app.get('/health/live', (_req, res) => writeJson(res, 200, { status: 'alive', server_id: serverId }));
-  app.get('/agent-info', (_req, res) => writeJson(res, 200, deps.agentInfo()));
+  const authorize = deps.authorize;
+  if (authorize === undefined) {
+    app.get('/agent-info', (_req, res) => writeJson(res, 200, deps.agentInfo()));
+  } else {
+    app.get('/agent-info', (req, res) => {
+      authorize(req).then(
+        () => writeJson(res, 200, deps.agentInfo()),
+        (err: unknown) => {
+          const arc = err instanceof ArcError ? err : new ArcError(ArcErrorCode.Authentication, 'Authentication failed');
+          const challenge = deps.challenge?.(err);
+          if (challenge !== undefined) res.setHeader('WWW-Authenticate', challenge);
+          if (arc.retryAfter !== undefined) res.setHeader('Retry-After', String(arc.retryAfter));
+          writeJson(res, httpStatusFor(arc.code), errorEnvelope(UNREADABLE, arc, serverId));
+        },
+      );
+    });
+  }
   // Webhook deliveries for an agent's task.notification handler (webhook-receiver.ts).
   app.post('/webhooks/:agentId', (req, res, next) => {
     deps.receiveWebhook(req, res, String(req.params.agentId)).catch(next);

@@ -8,6 +8,8 @@ import type { Logger } from '../logging/logger';
 import { createLogger } from '../logging/winston';
 import type { ChatStore } from '../state/chat-store';
 import type { TaskOptions } from '../tasks/task-service';
+import { authOptionsFromConfig } from '../auth/auth-config';
+import type { RateCounterStore } from '../limits/rate-counter';
 import { backendsFor } from './backends';
 import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
 
@@ -18,6 +20,8 @@ export interface ServiceDeps {
   chatStore: ChatStore;
   /** Task store, queue, limits and webhook settings (used by agents with a task handler). */
   tasks?: Partial<TaskOptions>;
+  /** Where rate-limit counters live (Redis with REDIS_URL); called only when a limit applies. Default: this process. */
+  rateLimitStore?: () => RateCounterStore;
 }
 
 export interface RunServiceOptions {
@@ -43,8 +47,22 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     keepAliveTimeoutMs: deps.config.KEEP_ALIVE_TIMEOUT_MS,
     maxMetadataBytes: deps.config.MAX_METADATA_BYTES,
     sseHeartbeatMs: deps.config.SSE_HEARTBEAT_MS,
+    corsOrigins: deps.config.CORS_ORIGINS,
+    corsCredentials: deps.config.CORS_CREDENTIALS,
     tasks: deps.tasks,
+    auth: authOptions(deps.config),
+    rateLimits: {
+      caller: deps.config.RATE_LIMIT_CALLER,
+      agent: deps.config.RATE_LIMIT_AGENT,
+      onStoreFailure: deps.config.RATE_LIMIT_REDIS_FAILURE,
+      store: deps.rateLimitStore,
+    },
   };
+}
+
+function authOptions(config: ServiceConfig): ArcServerOptions['auth'] {
+  const auth = authOptionsFromConfig(config);
+  return auth === undefined ? undefined : { ...auth, protectAgentInfo: config.AUTH_PROTECT_AGENT_INFO };
 }
 
 export async function runService(
@@ -63,8 +81,8 @@ export async function runService(
   }
   const logger = createLogger({ level: config.LOG_LEVEL, service: config.SERVER_ID });
   const backends = backendsFor(config, logger);
-  const { chatStore, tasks } = backends;
-  const server = options.build({ config, logger, chatStore, tasks });
+  const { chatStore, tasks, rateLimitStore } = backends;
+  const server = options.build({ config, logger, chatStore, tasks, rateLimitStore });
 
   let stopping = false;
   const stop = (signal: string): void => {

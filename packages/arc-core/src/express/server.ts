@@ -21,6 +21,9 @@ import { ArcRouter, type RouterOptions } from '../router/router';
 import type { ChatStore } from '../state/chat-store';
 import { createArcRequestHandler } from './arc-request-handler';
 import { resolveTimeouts, type HttpTimeouts } from './connection-limits';
+import { installAuth, type AuthGuard, type AuthOptions } from '../auth/auth-hooks';
+import { installRateLimits, type RateLimiter, type RateLimitOptions } from '../limits/rate-limit-hook';
+import { createCorsHandler, type CorsHandler, type CorsOptions } from './cors';
 import { answerHttpError, buildExpressApp } from './express-app';
 import { createWebhookReceiver } from './webhook-receiver';
 import { refuseMissingHost } from './http-errors';
@@ -29,7 +32,7 @@ import { writeJson } from './reply-writer';
 
 const CORE_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
-export interface ArcServerOptions extends RouterOptions {
+export interface ArcServerOptions extends RouterOptions, CorsOptions {
   description?: string;
   /** Reported by /health; defaults to the arc-core version. */
   version?: string;
@@ -45,6 +48,21 @@ export interface ArcServerOptions extends RouterOptions {
   keepAliveTimeoutMs?: number;
   chatStore?: ChatStore;
   logger?: Logger;
+  /**
+   * Bearer-token auth (auth/auth-hooks.ts): when given, every ARC method needs a valid token and
+   * its scopes; /health stays open, /agent-info too unless `protectAgentInfo` (default true).
+   */
+  auth?: ServerAuthOptions;
+  /**
+   * Rate limits (limits/rate-limit-hook.ts): per caller and per agent, with agents' own
+   * `rateLimit`; checked after auth, so the caller is the token's subject when auth is on.
+   */
+  rateLimits?: RateLimitOptions;
+}
+
+export interface ServerAuthOptions extends AuthOptions {
+  /** GET /agent-info needs a valid token too (AUTH_PROTECT_AGENT_INFO; default true). */
+  protectAgentInfo?: boolean;
 }
 
 export interface ListenAddress {
@@ -65,9 +83,19 @@ export class ArcServer {
   private http: Server | undefined;
   private draining = false;
   private readonly handleArc: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  private readonly cors: CorsHandler | undefined;
+  private readonly auth: AuthGuard | undefined;
+  private readonly protectAgentInfo: boolean;
+  private readonly rateLimitOptions: RateLimitOptions | undefined;
+  private limiter: RateLimiter | undefined;
 
   constructor(options: ArcServerOptions) {
     this.router = new ArcRouter(options);
+    // Hooks run in the order they were added: auth first, so rate limits count the token's subject.
+    this.auth = options.auth === undefined ? undefined : installAuth(this.router, options.auth);
+    this.protectAgentInfo = this.auth !== undefined && options.auth?.protectAgentInfo !== false;
+    this.rateLimitOptions = options.rateLimits;
+    this.installLimits();
     this.serverId = options.serverId;
     this.description = options.description ?? `ARC server ${options.serverId}`;
     this.version = options.version ?? CORE_VERSION;
@@ -81,6 +109,7 @@ export class ArcServer {
       sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     });
     this.app = this.buildApp();
+    this.cors = createCorsHandler(options, this.serverId);
   }
 
   /** The guide's `agent_handler(agent_id, method, handler)`: registers one handler. */
@@ -100,7 +129,14 @@ export class ArcServer {
   /** Mounts an agent defined elsewhere (each service exports its agent). */
   addAgent(agent: ArcAgent): this {
     this.router.addAgent(agent);
+    // An agent with its own rateLimit needs the limiter even when the server has no limit.
+    if (agent.rateLimit !== undefined) this.installLimits();
     return this;
+  }
+
+  /** The rate-limit hook, once: when a server limit or a mounted agent's own limit applies. */
+  private installLimits(): void {
+    if (this.limiter === undefined) this.limiter = installRateLimits(this.router, { logger: this.logger, ...this.rateLimitOptions });
   }
 
   get logger(): Logger {
@@ -144,6 +180,8 @@ export class ArcServer {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     // HTTP/1.1 requires Host; Node's own check (requireHostHeader) would answer a bare 400.
     if (req.headers.host === undefined && req.httpVersionMinor === 1) return refuseMissingHost(req, res, this.serverId);
+    // CORS headers for every route; a preflight is answered there (off: one check).
+    if (this.cors !== undefined && this.cors(req, res)) return;
     const url = req.url;
     if (req.method === 'POST' && (url === '/arc' || url === '/arc/')) {
       this.handleArc(req, res).catch((err: unknown) => this.onHttpError(err, res));
@@ -184,6 +222,7 @@ export class ArcServer {
       await closed;
     }
     await this.router.close();
+    await this.limiter?.close();
   }
 
   // ---- the Express app (everything but the POST /arc fast path) ----
@@ -196,6 +235,8 @@ export class ArcServer {
       handleArc: this.handleArc,
       health: (res) => this.health(res),
       agentInfo: () => this.agentInfo(),
+      authorize: this.protectAgentInfo ? (req) => this.auth!.authenticate(req.headers, req.socket.remoteAddress) : undefined,
+      challenge: (err) => this.auth?.challenge(err),
       receiveWebhook: createWebhookReceiver({
         router: this.router,
         bodyLimitBytes: this.bodyLimitBytes,

@@ -7,11 +7,16 @@
  *
  *   agent.on('task.notification', (params, ctx) => { … params.taskId, params.event, params.data … });
  *
+ * With auth on, a delivery whose signature was verified needs no bearer token (its caller is
+ * SIGNED_WEBHOOK_CALLER, holding the task.notification scopes); an unsigned one (no WEBHOOK_SECRET)
+ * must bring one, like any ARC request.
+ *
  * Answers: the handler's ARC envelope (200), -44001 / 401 for a missing or bad signature, -32700 /
  * -32600 / 400 for a body that is not a notification, -41001 / 404 for an unknown agent.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SIGNED_WEBHOOK_CALLER } from '../auth/caller';
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode, httpStatusFor } from '../errors/codes';
 import type { Logger } from '../logging/logger';
@@ -47,6 +52,7 @@ export function createWebhookReceiver(o: WebhookReceiverOptions) {
       return;
     }
     let body: unknown;
+    let signed = false;
     if (o.secret) {
       const check = verifyWebhook(raw, req.headers, o.secret);
       if (!check.valid) {
@@ -54,6 +60,7 @@ export function createWebhookReceiver(o: WebhookReceiverOptions) {
         fail(res, new ArcError(ArcErrorCode.Authentication, `Webhook signature not accepted: ${check.reason}`, {}), 401);
         return;
       }
+      signed = true;
     }
     try {
       body = parseJsonBody(raw);
@@ -77,7 +84,11 @@ export function createWebhookReceiver(o: WebhookReceiverOptions) {
       params: { taskId: n.taskId, event: n.event, timestamp: n.timestamp, data: n.data },
     };
     if (n.traceId !== undefined) request.traceId = n.traceId;
-    const reply = await o.router.handle(request, { headers: req.headers });
+    // A verified signature is the sender's credential: with auth on, no bearer token is asked for.
+    const meta = signed
+      ? { headers: req.headers, remoteAddress: req.socket.remoteAddress, authenticated: SIGNED_WEBHOOK_CALLER }
+      : { headers: req.headers, remoteAddress: req.socket.remoteAddress };
+    const reply = await o.router.handle(request, meta);
     if (!res.destroyed) await writeReply(res, reply);
   };
 }

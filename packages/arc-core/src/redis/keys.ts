@@ -8,6 +8,8 @@
  *   <keyPrefix>webhook-pending              subscriptions whose LIST is not empty, a SET (RedisOutbox)
  *   <keyPrefix>bull:<queue>:…               BullMQ's own keys: queues tasks.<agentId> and webhooks
  *   <keyPrefix>task-abort                   a pub/sub channel, not a key (task.cancel → the running replica)
+ *   <keyPrefix>rl:agent:<agentId>           requests to an agent in the current window, a counter (RedisRateCounterStore)
+ *   <keyPrefix>rl:caller:<agentId>:<caller> one caller's requests to an agent in the current window, a counter
  *
  *   e.g. arc:chat:finance-agent:chat-0123456789abcdef
  *        arc:task:finance-agent:task-0123456789abcdef
@@ -63,6 +65,15 @@ export function taskJobId(taskId: string, n: number): string {
 /** The BullMQ job that attempts one webhook delivery while it heads its subscription's list. */
 export function deliveryJobId(deliveryId: string): string {
   return `d.${escapeKeyPart(deliveryId)}`;
+}
+
+/**
+ * A rate-limit counter (RedisRateCounterStore): an agent's (scope 'agent'), or one caller's at an
+ * agent (scope 'caller'). The caller comes last, so it is written as it is.
+ */
+export function rateLimitKey(keyPrefix: string, scope: string, agentId: string, caller?: string): string {
+  const agent = `${keyPrefix}rl:${scope}:${escapeKeyPart(agentId)}`;
+  return caller === undefined ? agent : `${agent}:${caller}`;
 }
 
 function escapeKeyPart(part: string): string {

@@ -11,9 +11,12 @@
  * status, closing), so `chat.end` works for every agent that handles `chat.start`; a `chat.end`
  * handler, if given, runs before the chat is closed (for clean-up) and may refuse by throwing.
  */
+import type { AuthContext } from '../auth/caller';
+import { checkDeclaredScopes } from '../auth/scopes';
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
 import type { Logger } from '../logging/logger';
+import { checkAgentRateLimit, type AgentRateLimit } from '../limits/agent-rate-limit';
 import { canonicalMethod } from '../protocol/methods';
 import type { JsonSchema } from '../protocol/schemas';
 import type { ArcMethods, ChatResult, Message, Part, RequestId, StandardMethod } from '../protocol/types';
@@ -38,8 +41,10 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** A logger bound to this request (traceId, request id, agent, method). */
   readonly logger: Logger;
-  /** What the pipeline's hooks left for the handler (e.g. the authenticated caller). */
+  /** What the pipeline's hooks left for the handler. */
   readonly locals: Record<string, unknown>;
+  /** The authenticated caller (subject, scopes, claims); undefined when auth is off. */
+  readonly auth: AuthContext | undefined;
 }
 
 /** What a chat.start / chat.message handler may return. */
@@ -63,13 +68,26 @@ export type ArcHandler<M extends string = string> = (
 export interface HandlerOptions {
   /** JSON Schema of the params of a custom (non-standard) method; compiled at registration. */
   paramsSchema?: JsonSchema;
+  /**
+   * Scopes a caller's token must all hold when auth is on (auth/scopes.ts). A custom method
+   * without them needs only a valid token; on a standard method they add to the protocol's own.
+   */
+  scopes?: readonly string[];
 }
 
 export interface AgentOptions {
   description?: string;
   /** Requests handled at once by this agent before -41011; overrides the server default. */
   maxConcurrent?: number;
+  /**
+   * This agent's rate limits (limits/), overriding the server's: a string such as '10/1s' for all
+   * requests to the agent (RATE_LIMIT_AGENT), or `{ agent, caller }` (caller: each caller's
+   * requests to it, RATE_LIMIT_CALLER); `false` turns that limit off for this agent.
+   */
+  rateLimit?: AgentRateLimit;
 }
+
+export type { AgentRateLimit };
 
 export interface RegisteredHandler {
   readonly method: string;
@@ -83,6 +101,7 @@ export class ArcAgent {
   readonly id: string;
   readonly description: string | undefined;
   readonly maxConcurrent: number | undefined;
+  readonly rateLimit: AgentRateLimit | undefined;
   private readonly handlers = new Map<string, RegisteredHandler>();
   private taskHandlerFn: TaskHandler | undefined = undefined;
 
@@ -93,6 +112,8 @@ export class ArcAgent {
     this.id = id;
     this.description = options.description;
     this.maxConcurrent = options.maxConcurrent;
+    if (options.rateLimit !== undefined) checkAgentRateLimit(id, options.rateLimit);
+    this.rateLimit = options.rateLimit;
   }
 
   /** Registers the handler of a method. A second handler for the same method throws. */
@@ -105,6 +126,7 @@ export class ArcAgent {
       throw new Error(`Agent ${this.id} has a task handler, which runs ${name} itself`);
     }
     if (typeof handler !== 'function') throw new TypeError(`Handler for ${this.id}/${name} must be a function`);
+    checkDeclaredScopes(`Handler for ${this.id}/${name}`, options.scopes);
     this.handlers.set(name, { method: name, fn: handler as unknown as ArcHandler, options });
     return this;
   }

@@ -4,6 +4,7 @@
  * see it through the HandlerContext interface. All fields exist from the constructor on (one
  * object shape for V8); routing fills them in.
  */
+import type { AuthContext } from '../auth/caller';
 import type { Logger } from '../logging/logger';
 import type { SseEvent } from '../protocol/sse';
 import type { ArcRequest, ArcResponse, RequestId } from '../protocol/types';
@@ -21,6 +22,11 @@ export interface RequestMeta {
   headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** The caller's network address, as the transport saw it. */
   remoteAddress?: string;
+  /**
+   * A caller the transport already authenticated by other means (a webhook delivery with a
+   * verified signature): the auth hook takes it instead of asking for a bearer token.
+   */
+  authenticated?: AuthContext;
 }
 
 export interface JsonReply {
@@ -62,6 +68,8 @@ export class RequestState implements HandlerContext {
   params: Record<string, unknown> = {};
   stream = false;
   chat: ChatRecord | undefined = undefined;
+  /** The authenticated caller, set by the auth hook (undefined while auth is off). */
+  auth: AuthContext | undefined = undefined;
   private ownLocals: Record<string, unknown> | undefined = undefined;
   private bound: Logger | undefined = undefined;
   private controller: AbortController | undefined = undefined;

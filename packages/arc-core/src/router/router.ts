@@ -254,8 +254,10 @@ export class ArcRouter {
     // A streaming caller never gets a 200 JSON error: the Python client would see no event at all.
     if (ctx.stream && status === 200) status = 400;
     let address = addressOf(ctx.body);
-    // Only a registered agent answers as itself; for any other targetAgent the server does.
-    if (typeof address.targetAgent === 'string' && !this.agents.has(address.targetAgent)) address = { ...address, targetAgent: undefined };
+    // Only a registered agent answers as itself; for any other targetAgent the server does, and
+    // to a caller that failed authentication too, so it cannot tell which agents exist.
+    if (typeof address.targetAgent === 'string' && (!this.agents.has(address.targetAgent) || arc.code === ArcErrorCode.Authentication))
+      address = { ...address, targetAgent: undefined };
     let reply: ArcReply = { kind: 'json', status, body: errorEnvelope(address, arc, this.serverId) };
     if (isRetryable(arc.code)) reply.retryAfter = arc.retryAfter ?? 1;
     if (this.hooks.onSend !== null) {

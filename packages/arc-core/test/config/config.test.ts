@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { authOptionsFromConfig } from '../../src/auth/auth-config';
 import { ConfigError, allowedWebhookHosts, loadConfig } from '../../src/config/config';
 
 const defaults = { PORT: 8001, SERVER_ID: 'finance-server' };
@@ -32,6 +34,14 @@ describe('loadConfig', () => {
       CHAT_IDLE_TTL_SECONDS: 86400,
       MAX_ACTIVE_CHATS_PER_AGENT: 100000,
       SSE_HEARTBEAT_MS: 15000,
+      AUTH_CLOCK_TOLERANCE_SECONDS: 30,
+      AUTH_BIND_REQUEST_AGENT: false,
+      AUTH_AGENT_CLAIM: 'sub',
+      AUTH_PROTECT_AGENT_INFO: true,
+      AUTH_TOKEN_CACHE_SIZE: 10000,
+      AUTH_TOKEN_CACHE_SECONDS: 60,
+      AUTH_JWKS_COOLDOWN_SECONDS: 30,
+      AUTH_JWKS_CACHE_SECONDS: 600,
       TASK_CONCURRENCY: 4,
       TASK_TIMEOUT_MS: 600000,
       TASK_MAX_ATTEMPTS: 3,
@@ -44,6 +54,7 @@ describe('loadConfig', () => {
       WEBHOOK_TIMEOUT_MS: 10000,
       WEBHOOK_RETRY_BASE_MS: 1000,
       WEBHOOK_RETRY_WINDOW_SECONDS: 900,
+      RATE_LIMIT_REDIS_FAILURE: 'open',
     });
   });
 
@@ -90,6 +101,14 @@ describe('loadConfig', () => {
       CHAT_IDLE_TTL_SECONDS: 60,
       MAX_ACTIVE_CHATS_PER_AGENT: 10,
       SSE_HEARTBEAT_MS: 0,
+      AUTH_CLOCK_TOLERANCE_SECONDS: 30,
+      AUTH_BIND_REQUEST_AGENT: false,
+      AUTH_AGENT_CLAIM: 'sub',
+      AUTH_PROTECT_AGENT_INFO: true,
+      AUTH_TOKEN_CACHE_SIZE: 10000,
+      AUTH_TOKEN_CACHE_SECONDS: 60,
+      AUTH_JWKS_COOLDOWN_SECONDS: 30,
+      AUTH_JWKS_CACHE_SECONDS: 600,
       TASK_CONCURRENCY: 4,
       TASK_TIMEOUT_MS: 600000,
       TASK_MAX_ATTEMPTS: 3,
@@ -102,6 +121,7 @@ describe('loadConfig', () => {
       WEBHOOK_TIMEOUT_MS: 10000,
       WEBHOOK_RETRY_BASE_MS: 1000,
       WEBHOOK_RETRY_WINDOW_SECONDS: 900,
+      RATE_LIMIT_REDIS_FAILURE: 'open',
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
@@ -211,11 +231,138 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('short-secret');
   });
 
+  it('reads the rate limits: off unless set, the Redis-failure choice open by default', () => {
+    const off = loadConfig({}, defaults);
+    expect([off.RATE_LIMIT_CALLER, off.RATE_LIMIT_AGENT, off.RATE_LIMIT_REDIS_FAILURE]).toEqual([undefined, undefined, 'open']);
+    const cfg = loadConfig({ RATE_LIMIT_CALLER: '100/1s', RATE_LIMIT_AGENT: '6000/1m', RATE_LIMIT_REDIS_FAILURE: 'closed' }, defaults);
+    expect(cfg).toMatchObject({ RATE_LIMIT_CALLER: '100/1s', RATE_LIMIT_AGENT: '6000/1m', RATE_LIMIT_REDIS_FAILURE: 'closed' });
+    expect(loadConfig({ RATE_LIMIT_CALLER: '' }, defaults).RATE_LIMIT_CALLER).toBeUndefined();
+  });
+
+  it.each(['100', '100/1', '0/1s', '100/0s', '100/1ms', '1.5/1s', '100/25h', '100 per second', '-5/1s'])(
+    'refuses RATE_LIMIT_CALLER=%s and RATE_LIMIT_AGENT with the expected form in the message',
+    (value) => {
+      const err = configError(() => loadConfig({ RATE_LIMIT_CALLER: value, RATE_LIMIT_AGENT: value }, defaults));
+      for (const name of ['RATE_LIMIT_CALLER', 'RATE_LIMIT_AGENT']) {
+        expect(err.message).toContain(`${name}=${JSON.stringify(value)} `);
+      }
+      expect(err.message).toContain('<points>/<duration>, e.g. 100/1s');
+    },
+  );
+
+  it('refuses a RATE_LIMIT_REDIS_FAILURE other than open or closed', () => {
+    expect(() => loadConfig({ RATE_LIMIT_REDIS_FAILURE: 'fail-open' }, defaults)).toThrow(
+      /RATE_LIMIT_REDIS_FAILURE="fail-open" must be equal to one of the allowed values/,
+    );
+  });
+
   it('refuses a bad task or webhook setting, naming it', () => {
     expect(() => loadConfig({ TASK_MAX_ATTEMPTS: '0' }, defaults)).toThrow(/TASK_MAX_ATTEMPTS="0" must be >= 1/);
     expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, defaults)).toThrow(
       /WEBHOOK_ALLOW_PRIVATE_NETWORKS="maybe" must be boolean/,
     );
     expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: 'a b' }, defaults)).toThrow(/WEBHOOK_ALLOWED_HOSTS="a b" must match pattern/);
+  });
+});
+
+describe('loadConfig: auth variables (AUTH_*)', () => {
+  const SECRET = 'dev-secret-0123456789abcdef-0123456789';
+  const RSA_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+  it('auth is off unless a key source is set', () => {
+    const cfg = loadConfig({}, defaults);
+    expect([cfg.AUTH_JWT_SECRET, cfg.AUTH_JWT_PUBLIC_KEY, cfg.AUTH_JWKS_URL]).toEqual([undefined, undefined, undefined]);
+    expect(authOptionsFromConfig(cfg)).toBeUndefined();
+  });
+
+  it('reads a secret and the claims checks into installAuth options', () => {
+    const cfg = loadConfig(
+      {
+        AUTH_JWT_SECRET: SECRET,
+        AUTH_ISSUER: 'https://issuer.example, https://other.example',
+        AUTH_AUDIENCE: 'arc-services',
+        AUTH_ALGORITHMS: 'HS256,HS512',
+        AUTH_CLOCK_TOLERANCE_SECONDS: '5',
+        AUTH_BIND_REQUEST_AGENT: 'true',
+        AUTH_AGENT_CLAIM: 'agent_id',
+        AUTH_TOKEN_CACHE_SIZE: '0',
+        AUTH_TOKEN_CACHE_SECONDS: '30',
+      },
+      defaults,
+    );
+    expect(authOptionsFromConfig(cfg)).toEqual({
+      secret: SECRET,
+      publicKey: undefined,
+      jwksUrl: undefined,
+      algorithms: ['HS256', 'HS512'],
+      issuer: ['https://issuer.example', 'https://other.example'],
+      audience: ['arc-services'],
+      clockToleranceSeconds: 5,
+      bindRequestAgent: true,
+      agentClaim: 'agent_id',
+      cacheSize: 0,
+      cacheMaxAgeMs: 30000,
+      jwksCooldownMs: 30000,
+      jwksCacheMaxAgeMs: 600000,
+    });
+  });
+
+  it('accepts a PEM public key (with \\n escapes) or a JWKS URL', () => {
+    expect(loadConfig({ AUTH_JWT_PUBLIC_KEY: RSA_PEM.replace(/\n/g, '\\n') }, defaults).AUTH_JWT_PUBLIC_KEY).toContain('BEGIN PUBLIC KEY');
+    const jwks = loadConfig({ AUTH_JWKS_URL: 'https://idp.example/.well-known/jwks.json', AUTH_JWKS_COOLDOWN_SECONDS: '10' }, defaults);
+    expect(authOptionsFromConfig(jwks)).toMatchObject({ jwksUrl: 'https://idp.example/.well-known/jwks.json', jwksCooldownMs: 10000 });
+  });
+
+  it('refuses two key sources, naming them', () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_JWKS_URL: 'https://idp.example/jwks' }, defaults)).toThrow(
+      'AUTH_JWT_SECRET and AUTH_JWKS_URL are all set: set exactly one key source (AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWKS_URL)',
+    );
+  });
+
+  it('refuses auth settings without a key source (the service would run open)', () => {
+    expect(() => loadConfig({ AUTH_ISSUER: 'https://issuer.example', AUTH_BIND_REQUEST_AGENT: 'true' }, defaults)).toThrow(
+      'AUTH_ISSUER, AUTH_BIND_REQUEST_AGENT are set but auth is off: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY, AUTH_JWKS_URL',
+    );
+    expect(() => loadConfig({ AUTH_AUDIENCE: '' }, defaults)).not.toThrow();
+  });
+
+  it('never prints AUTH_JWT_SECRET; a short one is refused', () => {
+    const err = configError(() => loadConfig({ AUTH_JWT_SECRET: 'too-short-secret' }, defaults));
+    expect(err.message).toMatch(/AUTH_JWT_SECRET=\(hidden\) must NOT have fewer than 32 characters/);
+    expect(err.message).not.toContain('too-short-secret');
+  });
+
+  it.each([
+    [{ AUTH_ALGORITHMS: 'none' }, 'AUTH_ALGORITHMS: "none" (unsigned tokens) is never accepted'],
+    [
+      { AUTH_ALGORITHMS: 'RS256' },
+      'AUTH_ALGORITHMS: RS256 does not fit AUTH_JWT_SECRET (an HMAC secret), which verifies HS256, HS384, HS512 only',
+    ],
+    [{ AUTH_ALGORITHMS: 'HS257' }, 'AUTH_ALGORITHMS: unknown algorithm "HS257"'],
+  ])('refuses AUTH_ALGORITHMS that do not fit the key: %j', (env, message) => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: SECRET, ...env }, defaults)).toThrow(message);
+  });
+
+  it('refuses HS algorithms with a public key, a private key as the public key, and a URL that is not http(s)', () => {
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: RSA_PEM, AUTH_ALGORITHMS: 'HS256' }, defaults)).toThrow(
+      'AUTH_ALGORITHMS: HS256 does not fit the rsa key of AUTH_JWT_PUBLIC_KEY, which verifies RS256, RS384, RS512, PS256, PS384, PS512 only',
+    );
+    const privatePem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: privatePem }, defaults)).toThrow('AUTH_JWT_PUBLIC_KEY holds a private key');
+    expect(() => loadConfig({ AUTH_JWT_PUBLIC_KEY: 'not a key' }, defaults)).toThrow(
+      'AUTH_JWT_PUBLIC_KEY is not a PEM public key or certificate',
+    );
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'ftp://idp.example/jwks' }, defaults)).toThrow(
+      /AUTH_JWKS_URL="ftp:\/\/idp.example\/jwks" must match pattern/,
+    );
+  });
+
+  it('refuses out-of-range numbers, naming them', () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_TOLERANCE_SECONDS: '600' }, defaults)).toThrow(
+      /AUTH_CLOCK_TOLERANCE_SECONDS="600" must be <= 300/,
+    );
+    expect(() => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_TOKEN_CACHE_SECONDS: '0' }, defaults)).toThrow(
+      /AUTH_TOKEN_CACHE_SECONDS="0" must be >= 1/,
+    );
   });
 });
