@@ -15,11 +15,17 @@
  *     unchanged) and its access log moved to a temporary directory; the container test
  *     (`npm run test:containers`) runs the real one.
  *  5. `bash -n` on the container test.
+ *  6. docker/security.env (the one file that turns auth, rate limits and CORS on for compose and
+ *     the local cluster) names only variables arc-core's configuration knows, and docker-compose.yml
+ *     passes each of them, commented-out ones too, to every ARC service as `${NAME:-}` (empty =
+ *     unset); with a compose tool, `config` with `--env-file docker/security.env` shows the file's
+ *     values in every ARC service's environment.
  *
  * A missing tool (docker-compose, nginx) fails the check in CI (CI set) and is skipped, saying
  * so, elsewhere (@arc/devkit's inCI(), the rule the test suites follow too).
  */
 import { spawnSync } from 'node:child_process';
+import { parseEnv } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -40,9 +46,10 @@ const has = (cmd, args = ['--version']) => run(cmd, args).status === 0;
 const read = (...path) => readFileSync(join(ROOT, ...path), 'utf8');
 
 // 1. compose file
+const composeTool = has('docker-compose') ? ['docker-compose', []] : has('docker', ['compose', 'version']) ? ['docker', ['compose']] : null;
 {
   const file = join(ROOT, 'docker-compose.yml');
-  const tool = has('docker-compose') ? ['docker-compose', []] : has('docker', ['compose', 'version']) ? ['docker', ['compose']] : null;
+  const tool = composeTool;
   if (!tool) {
     missing(
       'docker-compose config',
@@ -211,6 +218,50 @@ if (!nginx) {
   const r = run('bash', ['-n', join(ROOT, 'scripts', 'test-containers.sh')]);
   if (r.status === 0) ok('bash -n scripts/test-containers.sh');
   else fail('bash -n scripts/test-containers.sh', r.out);
+}
+
+// 6. docker/security.env reaches every ARC service through docker-compose.yml
+{
+  const name = 'docker/security.env in docker-compose.yml';
+  const text = read('docker', 'security.env');
+  // Every variable of the file, also those commented out (`# CORS_ORIGINS=...`): one may uncomment them.
+  const names = [...text.matchAll(/^(?:# ?)?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+  const config = read('packages', 'arc-core', 'src', 'config', 'config.ts');
+  const known = new Set([...config.matchAll(/^ {4}([A-Z][A-Z0-9_]*): \{ type:/gm)].map((m) => m[1]));
+  const composeYml = read('docker-compose.yml');
+  const anchor = composeYml.match(/^x-arc-env: &arc-env\n((?: {2}.*\n|\n)*)/m)?.[1] ?? '';
+  const problems = [];
+  if (names.length === 0) problems.push('docker/security.env names no variable');
+  for (const v of names) {
+    if (!known.has(v)) problems.push(`${v} is not a variable of arc-core's configuration (packages/arc-core/src/config/config.ts)`);
+    if (!anchor.includes(`\n  ${v}: \${${v}:-}\n`) && !anchor.startsWith(`  ${v}: \${${v}:-}\n`))
+      problems.push(`${v} is not passed as "${v}: \${${v}:-}" in docker-compose.yml's x-arc-env`);
+  }
+  if (problems.length === 0 && composeTool) {
+    // What compose gives the services with the file: its values, in every ARC service.
+    const values = parseEnv(text);
+    const r = run(composeTool[0], [
+      ...composeTool[1],
+      '-f',
+      join(ROOT, 'docker-compose.yml'),
+      '--env-file',
+      join(ROOT, 'docker', 'security.env'),
+      'config',
+    ]);
+    if (r.status !== 0) problems.push(`config --env-file docker/security.env failed: ${r.out}`);
+    else {
+      const services = [...manifest.services.map((s) => s.id), manifest.singleServer.id];
+      for (const id of services) {
+        const block = r.out.match(new RegExp(`^  ${id}:\\n((?: {4}.*\\n|\\n)*)`, 'm'))?.[1] ?? '';
+        for (const [v, value] of Object.entries(values)) {
+          const line = block.match(new RegExp(`^ {6}${v}: (.*)$`, 'm'))?.[1]?.replace(/^(['"])(.*)\1$/, '$2');
+          if (line !== value) problems.push(`with --env-file docker/security.env, service ${id} does not get ${v} from the file`);
+        }
+      }
+    }
+  }
+  if (problems.length > 0) fail(name, problems.join('\n'));
+  else ok(name, `${names.length} variables passed to every service${composeTool ? ', checked with config --env-file' : ''}`);
 }
 
 for (const r of results) {

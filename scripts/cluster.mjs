@@ -18,9 +18,20 @@
  *   --redis [url] or REDIS_URL=<url>   that Redis (--redis alone: redis://127.0.0.1:6379)
  *   --memory             each replica keeps its own chats (warns with > 1 finance replica)
  *   REDIS_KEY_PREFIX     key prefix in Redis (default arc:)
+ *
+ *   --env-file <file>    KEY=VALUE lines given to every service (e.g. docker/security.env:
+ *                        auth, rate limits, CORS), the same file docker compose takes; its values
+ *                        win over this process's environment. PORT, HOST, SERVER_ID, REDIS_URL
+ *                        and REDIS_KEY_PREFIX are the cluster's own choices, per replica or from
+ *                        the options above: in the file they are ignored, with a warning. The
+ *                        banner names the file's variables, never their values.
+ *                        (Node itself stops with "node: <file>: not found", exit 9, when the file
+ *                        is missing: it reads a script's --env-file argument too, nodejs/node#54232.)
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import './ensure-installed.mjs';
 
 // Loaded once ensure-installed has run (a static import would be resolved before it, and fail
@@ -47,6 +58,30 @@ const host = process.env.CLUSTER_HOST || '127.0.0.1';
 const defaults = manifest.replicas('cluster');
 const replicas = Object.fromEntries(manifest.ids.map((id) => [id, option(`--${id}`, `${id.toUpperCase()}_REPLICAS`, defaults[id])]));
 const logLevel = process.env.LOG_LEVEL || 'info';
+// Variables for every service from an env file (docker compose takes the same with --env-file).
+const envFileFlag = argv.findIndex((a) => a === '--env-file' || a.startsWith('--env-file='));
+const envFile =
+  envFileFlag < 0 ? undefined : argv[envFileFlag].startsWith('--env-file=') ? argv[envFileFlag].slice(11) : argv[envFileFlag + 1];
+/** Set by the cluster itself for each replica, or by its store choice: not taken from the file. */
+const CLUSTER_VARIABLES = ['PORT', 'HOST', 'SERVER_ID', 'REDIS_URL', 'REDIS_KEY_PREFIX'];
+let fileEnv = {};
+if (envFileFlag >= 0) {
+  if (!envFile) {
+    console.error('cluster: --env-file needs a file, e.g. --env-file docker/security.env');
+    process.exit(2);
+  }
+  try {
+    fileEnv = parseEnv(readFileSync(envFile, 'utf8'));
+  } catch (err) {
+    console.error(`cluster: --env-file ${envFile}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    process.exit(2);
+  }
+  const ignored = CLUSTER_VARIABLES.filter((name) => name in fileEnv);
+  for (const name of ignored) delete fileEnv[name];
+  if (ignored.length > 0) {
+    console.warn(`cluster: ${envFile} sets ${ignored.join(', ')}: ignored (the cluster sets them; see --port, --redis, --memory)`);
+  }
+}
 const keyPrefix = process.env.REDIS_KEY_PREFIX || DEFAULT_KEY_PREFIX;
 
 // Where the chats live: a flag beats the environment, which beats the default.
@@ -105,7 +140,7 @@ let stopping = false;
 let store;
 const starting = (async () => {
   store = await openStore(plan, { keyPrefix });
-  return startCluster({ replicas, host, port, logLevel, env: store.env, onOutput });
+  return startCluster({ replicas, host, port, logLevel, env: { ...fileEnv, ...store.env }, onOutput });
 })();
 /** Stops whatever runs (also when a signal arrives while the cluster is still starting): nginx, the services, the store. */
 async function stop(reason, code = 0) {
@@ -158,7 +193,7 @@ ARC local cluster: nginx listening on ${running.url}  (config ${running.gateway.
   health:   GET  ${running.url}/health        GET ${running.url}/health/<service>
   replicas:
 ${rows}
-  chats:    ${store.summary}
+  chats:    ${store.summary}${envFileFlag >= 0 ? `\n  settings: ${Object.keys(fileEnv).join(', ') || '(none)'} from ${envFile}` : ''}
   try:      ARC_BASE_URL=${running.url} npm run example:distributed
   Ctrl-C stops everything.
 `);

@@ -5,7 +5,8 @@
 # tests/e2e/compose.test.ts against the published ports (conversations across the finance
 # replicas included), scales finance to 4 (+ nginx reload) and checks the spreading, checks the
 # chat keys in redis and that a chat survives a redis restart, checks the images from inside and
-# a graceful SIGTERM stop, and always tears everything down.
+# a graceful SIGTERM stop, restarts the stack with auth and rate limits from a copy of
+# docker/security.env (tests/e2e/compose-security.test.ts), and always tears everything down.
 #
 #   ARC_HTTP_PORT / ARC_SINGLE_PORT   published ports (default: free ones from the OS)
 #   CONTAINERS_SETUP                  path of containers-setup.sh (default ../shared/tools/)
@@ -161,6 +162,21 @@ rolling_restart() {
     node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose.test.ts -t 'restarts the finance replicas' $(jest_report rolling-restart)
 }
 step "rolling restart of finance" rolling_restart
+
+security_env() {
+  # docs/security.md: auth and shared limits from one env file. A copy of docker/security.env
+  # with a caller limit whose window (30 s) outlasts the test's burst, so the count is exact.
+  local env_file="$SECURITY_TMP/security.env"
+  sed -e 's|^RATE_LIMIT_CALLER=.*|RATE_LIMIT_CALLER=20/30s|' "$ROOT/docker/security.env" >"$env_file"
+  grep -q '^RATE_LIMIT_CALLER=20/30s$' "$env_file" || { echo "docker/security.env sets no RATE_LIMIT_CALLER" >&2; return 1; }
+  compose --env-file "$env_file" up -d --wait --scale finance=3
+  reload_gateway
+  sleep 1
+  cd "$ROOT" && ARC_COMPOSE_URL="http://127.0.0.1:$ARC_HTTP_PORT" ARC_COMPOSE_ENV_FILE="$env_file" \
+    node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose-security.test.ts $(jest_report security)
+}
+SECURITY_TMP=$(mktemp -d)
+step "auth + shared limits (security.env)" security_env
 
 check_images() {
   # Non-root, and only the service's own code plus production dependencies in the image.

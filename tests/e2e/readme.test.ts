@@ -1,6 +1,9 @@
 /**
  * The README is a promise: its start command, its curl call and its client example are run
- * here as written (only the port is changed to a free one).
+ * here as written (only the port is changed to a free one). So are the Security section's
+ * commands: the secret as its export line makes it, `npm start` with it, a token from
+ * `npm run -s token` sent with its curl call; `npm run cluster -- --env-file
+ * docker/security.env` with the token and curl call that go with it.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -171,6 +174,106 @@ describe('the README distributed commands: npm run cluster, then npm run example
       expect(cluster.output()).toContain('cluster: stopped');
       await cluster.stop();
       await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    },
+    180_000,
+  );
+});
+
+/** The commands of the README's Security section: one array of lines per ```bash block. */
+function securityBlocks(): string[][] {
+  const section = readme.split('\n## Security\n')[1]?.split('\n## ')[0] ?? '';
+  return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!.trimEnd().split('\n'));
+}
+
+/** Auth, rate-limit and CORS variables this runner's environment has (a user's shell would not). */
+const securityVariables = (): string[] => Object.keys(process.env).filter((n) => /^(AUTH_|RATE_LIMIT_|CORS_)/.test(n));
+
+/** This environment without them, plus `extra`. */
+function withoutAuthEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of securityVariables()) delete env[name];
+  return { ...env, ...extra };
+}
+
+describe('the README Security section', () => {
+  test('has the commands run below, and links docs/security.md', () => {
+    const blocks = securityBlocks();
+    expect(blocks.map((b) => b.length)).toEqual([2, 2, 4]);
+    expect(readme).toContain('[docs/security.md](docs/security.md)');
+    expect(blocks[2]![3]).toMatch(/^docker compose --env-file docker\/security\.env up -d --build --wait +# /);
+  });
+
+  test('AUTH_JWT_SECRET and npm start: the Quick start curl gets -44001 / 401, the token curl is served', async () => {
+    const [[exportLine, startLine], [tokenLine, curlLine]] = securityBlocks() as [[string, string], [string, string]];
+    expect(exportLine).toMatch(/^export AUTH_JWT_SECRET=\$\(openssl rand -hex 32\) +# /);
+    expect(startLine).toMatch(/^npm start & +# /);
+    expect(tokenLine).toBe('TOKEN=$(npm run -s token -- --scopes chat)');
+    // The secret, made as the export line makes it.
+    const { stdout: secret } = await run('bash', ['-c', `${exportLine}\nprintf %s "$AUTH_JWT_SECRET"`], { env: withoutAuthEnv() });
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    const port = await freePort();
+    const secured = await startProcess({
+      name: 'npm start with AUTH_JWT_SECRET',
+      command: 'npm',
+      args: ['start'],
+      port,
+      env: { PORT: String(port), AUTH_JWT_SECRET: secret },
+      unsetEnv: securityVariables(),
+      timeoutMs: 120_000,
+    });
+    const local = (line: string): string => line.replace('localhost:8000', `127.0.0.1:${port}`);
+    const quickStart = readme.split('\n').find((l) => l.startsWith('curl -s http://localhost:8000/arc') && !l.includes('Authorization'))!;
+    const refused = JSON.parse((await run('bash', ['-c', local(quickStart)])).stdout);
+    expect(refused.error).toMatchObject({ code: -44001, details: { reason: 'missing_token' } });
+    const { stdout } = await run('bash', ['-c', `${tokenLine}\n${local(curlLine)}`], {
+      cwd: ROOT,
+      env: withoutAuthEnv({ AUTH_JWT_SECRET: secret }),
+    });
+    const served = JSON.parse(stdout);
+    expect(served.error).toBeNull();
+    expect(served.result.chat.message.parts[0].content).toBe('I can help with invoice inquiries. Please provide invoice number.');
+    await secured.stop();
+  }, 150_000);
+
+  const maybe = testNeeding(['nginx']);
+  const keyPrefix = testKeyPrefix('arc-readme-security');
+  afterAll(async () => {
+    if (redisProblem() === null) await deleteKeysUnder(keyPrefix);
+  });
+
+  maybe(
+    'npm run cluster -- --env-file docker/security.env, a token from the same file, the curl call through nginx',
+    async () => {
+      const [clusterLine, tokenLine, curlLine] = securityBlocks()[2]! as [string, string, string];
+      expect(clusterLine).toBe('npm run cluster -- --env-file docker/security.env');
+      expect(tokenLine).toMatch(/^TOKEN=\$\(npm run -s token -- --env-file docker\/security\.env --scopes chat\) +# in another terminal$/);
+      const port = await freePort();
+      const cluster = await startProcess({
+        name: clusterLine,
+        command: 'npm',
+        args: clusterLine.split(' ').slice(1),
+        port,
+        env: { CLUSTER_PORT: String(port), REDIS_KEY_PREFIX: keyPrefix },
+        unsetEnv: ['REDIS_URL', ...securityVariables()],
+        readyOutput: 'Ctrl-C stops everything.',
+        timeoutMs: 120_000,
+      });
+      try {
+        const gateway = (line: string): string => line.replace('127.0.0.1:8080', `127.0.0.1:${port}`);
+        expect(curlLine).toContain('http://127.0.0.1:8080/arc/finance');
+        const unauthenticated = gateway(curlLine).replace(/ -H "Authorization: Bearer \$TOKEN"/, '');
+        expect(JSON.parse((await run('bash', ['-c', unauthenticated])).stdout).error).toMatchObject({ code: -44001 });
+        const { stdout } = await run('bash', ['-c', `${tokenLine}\n${gateway(curlLine)}`], { cwd: ROOT, env: withoutAuthEnv() });
+        const served = JSON.parse(stdout);
+        expect(served.error).toBeNull();
+        expect(served.result.chat.message.parts[0].content).toBe('I can help with invoice inquiries. Please provide invoice number.');
+      } finally {
+        // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
+        process.kill(-cluster.child.pid!, 'SIGINT');
+        for (let i = 0; i < 150 && !cluster.output().includes('cluster: stopped'); i++) await new Promise((r) => setTimeout(r, 100));
+        await cluster.stop();
+      }
+      expect(cluster.output()).toContain('cluster: stopped');
     },
     180_000,
   );
