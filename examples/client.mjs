@@ -1,9 +1,10 @@
 // A conversation with the finance agent using the TypeScript client (built to dist by
 // `npm start` / `npm run build`). Usage: node examples/client.mjs [http://localhost:8000/arc]
+// With auth on (docs/security.md), ARC_TOKEN is sent as its bearer token.
 import { ArcClient, ArcResponseError } from '@arc/core/client';
 
 const url = process.argv[2] ?? process.env.ARC_URL ?? 'http://localhost:8000/arc';
-const client = new ArcClient(url, { requestAgent: 'quickstart-client' });
+const client = new ArcClient(url, { requestAgent: 'quickstart-client', token: process.env.ARC_TOKEN || undefined });
 
 const start = await client.chat.start('finance-agent', 'I need help with an invoice');
 const chatId = start.result.chat.chatId;

@@ -27,7 +27,10 @@ const textOf = (envelope) => envelope.result.chat.message?.parts.map((p) => p.co
 let failed = false;
 for (const { route, agent, start, followUp } of conversations) {
   // One client per agent, as in the guide: the gateway routes by path, the body by targetAgent.
-  const client = new ArcClient(`${baseUrl}/arc/${route}`, { requestAgent: 'distributed-example' });
+  const client = new ArcClient(`${baseUrl}/arc/${route}`, {
+    requestAgent: 'distributed-example',
+    token: process.env.ARC_TOKEN || undefined,
+  });
   try {
     const started = await client.chat.start(agent, start);
     const { chatId } = started.result.chat;

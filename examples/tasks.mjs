@@ -1,9 +1,10 @@
 // Tasks with the TypeScript client: an invoice report (finance), a leave request that needs the
 // dates (hr: INPUT_REQUIRED, answered with task.send). Usage: node examples/tasks.mjs [http://localhost:8000/arc]
+// (ARC_TOKEN: the bearer token, with auth on)
 import { ArcClient } from '@arc/core/client';
 
 const url = process.argv[2] ?? process.env.ARC_URL ?? 'http://localhost:8000/arc';
-const client = new ArcClient(url, { requestAgent: 'tasks-example' });
+const client = new ArcClient(url, { requestAgent: 'tasks-example', token: process.env.ARC_TOKEN || undefined });
 
 const created = await client.task.create('finance-agent', 'Invoice summary report for INV-12345');
 console.log(`finance-agent: task ${created.result.task.status}`); // SUBMITTED, at once

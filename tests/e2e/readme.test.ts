@@ -198,13 +198,13 @@ function withoutAuthEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 describe('the README Security section', () => {
   test('has the commands run below, and links docs/security.md', () => {
     const blocks = securityBlocks();
-    expect(blocks.map((b) => b.length)).toEqual([2, 2, 4]);
+    expect(blocks.map((b) => b.length)).toEqual([2, 3, 4]);
     expect(readme).toContain('[docs/security.md](docs/security.md)');
     expect(blocks[2]![3]).toMatch(/^docker compose --env-file docker\/security\.env up -d --build --wait +# /);
   });
 
   test('AUTH_JWT_SECRET and npm start: the Quick start curl gets -44001 / 401, the token curl is served', async () => {
-    const [[exportLine, startLine], [tokenLine, curlLine]] = securityBlocks() as [[string, string], [string, string]];
+    const [[exportLine, startLine], [tokenLine, curlLine, clientLine]] = securityBlocks() as [[string, string], [string, string, string]];
     expect(exportLine).toMatch(/^export AUTH_JWT_SECRET=\$\(openssl rand -hex 32\) +# /);
     expect(startLine).toMatch(/^npm start & +# /);
     expect(tokenLine).toBe('TOKEN=$(npm run -s token -- --scopes chat)');
@@ -232,6 +232,14 @@ describe('the README Security section', () => {
     const served = JSON.parse(stdout);
     expect(served.error).toBeNull();
     expect(served.result.chat.message.parts[0].content).toBe('I can help with invoice inquiries. Please provide invoice number.');
+    // The client example with ARC_TOKEN: the whole conversation, ending with the -43002 it shows.
+    expect(clientLine).toMatch(/^ARC_TOKEN=\$TOKEN node examples\/client\.mjs http:\/\/localhost:8000\/arc +# /);
+    const example = await run('bash', ['-c', `${tokenLine}\n${local(clientLine)}`], {
+      cwd: ROOT,
+      env: withoutAuthEnv({ AUTH_JWT_SECRET: secret }),
+    });
+    expect(example.stdout).toContain('finance-agent: I can help with invoice inquiries.');
+    expect(example.stdout).toContain('after chat.end: ARC error -43002');
     await secured.stop();
   }, 150_000);
 
