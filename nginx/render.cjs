@@ -10,6 +10,7 @@
  *                    (the nginx image's own main context, with the WORKER limits below)
  *   local cluster    scripts/lib/cluster.cjs calls writeStandalone() with the replicas it started
  *   any              node nginx/render.cjs desc.json --standalone /tmp/gw   (nginx.conf + arc.conf)
+ * On the command line, GATEWAY_REQ_LIMIT="off" or "<n>r/s [burst=<m>]" sets reqLimitPerIp.
  *
  * A description:
  *   {
@@ -17,6 +18,7 @@
  *     "accessLog": "/var/log/nginx/access.log",        // or "off"
  *     "serverId": "nginx",                             // responseAgent of nginx's own errors
  *     "connLimitPerIp": 256,                           // requests in flight per client address
+ *     "reqLimitPerIp": { "rate": "1000r/s", "burst": 2000 }, // requests per client address, or false
  *     "services": {                                    // route name -> replicas
  *       "finance": { "servers": ["finance:8001"], "agents": ["finance-agent"] }
  *     }
@@ -40,12 +42,21 @@ const MANIFEST = join(__dirname, '..', 'services', 'manifest.json');
 const UPSTREAM = Object.freeze({ maxFails: 2, failTimeout: '5s', keepalive: 32, keepaliveTimeout: '2s', zoneSize: '64k' });
 
 /**
- * Defaults of a description. connLimitPerIp: requests in flight per client address (nginx's
- * limit_conn; 429 -44007 beyond it). 256 is far above what one well-behaved client keeps open
- * (a handful of pooled connections) and still a small share of a worker's connections (WORKER);
- * behind a NAT or a proxy, everyone shares one address: raise it there.
+ * Defaults of a description.
+ * connLimitPerIp: requests in flight per client address (nginx's limit_conn; 429 -44007 beyond
+ * it). 256 is far above what one well-behaved client keeps open (a handful of pooled
+ * connections) and still a small share of a worker's connections (WORKER).
+ * reqLimitPerIp: requests per client address (nginx's limit_req; 429 -44007 beyond it), a coarse
+ * ceiling against floods in front of the services' own per-caller limits (RATE_LIMIT_CALLER): a
+ * rate ("<n>r/s" or "<n>r/m") and a burst served at once beyond it. 1000 a second with 2000 at
+ * once: a client that sends at most 2001 requests, however fast, or at most 1000 a second, however
+ * long, is never refused (each e2e suite through the gateway does one or the other: a few hundred
+ * requests at once, or a paced load of a few hundred a second), while a flood of thousands a
+ * second from one address is refused at the gateway once its 2000 at once are used up. `false`
+ * leaves it out: the benchmark profile (one address, c=64, ten thousand a second and more).
+ * Behind a NAT or a proxy, everyone shares one address: raise both there.
  */
-const SITE_DEFAULTS = Object.freeze({ connLimitPerIp: 256 });
+const SITE_DEFAULTS = Object.freeze({ connLimitPerIp: 256, reqLimitPerIp: Object.freeze({ rate: '1000r/s', burst: 2000 }) });
 
 /**
  * The main context's limits. connections: per worker, clients and replicas together (nginx's
@@ -100,12 +111,50 @@ function checkDescription(desc) {
   }
   const serverId = desc.serverId ?? 'nginx';
   if (!NAME.test(serverId)) throw new RenderError(`serverId ${JSON.stringify(serverId)} is not [A-Za-z0-9._-]`);
+  reqLimit(desc);
   const limit = desc.connLimitPerIp ?? SITE_DEFAULTS.connLimitPerIp;
   // nginx keeps the count in 16 bits.
   if (!Number.isInteger(limit) || limit < 1 || limit > 65535) {
     throw new RenderError(`connLimitPerIp ${JSON.stringify(limit)} is not an integer from 1 to 65535`);
   }
   return routes;
+}
+
+const REQ_RATE = /^([1-9][0-9]{0,6})r\/([sm])$/;
+
+/**
+ * The description's reqLimitPerIp, checked: { rate, burst, limit, windowMs, retryAfter } (the
+ * rate as `limit` requests per `windowMs`; retryAfter in whole seconds), or null when off.
+ */
+function reqLimit(desc) {
+  const spec = desc.reqLimitPerIp === undefined ? SITE_DEFAULTS.reqLimitPerIp : desc.reqLimitPerIp;
+  if (spec === false) return null;
+  const shape = 'reqLimitPerIp must be false or { rate: "<n>r/s" | "<n>r/m", burst: 0 to 1000000 }';
+  if (!spec || typeof spec !== 'object' || Object.keys(spec).some((k) => k !== 'rate' && k !== 'burst')) {
+    throw new RenderError(`${shape}, got ${JSON.stringify(spec)}`);
+  }
+  const m = REQ_RATE.exec(typeof spec.rate === 'string' ? spec.rate : '');
+  const burst = spec.burst ?? 0;
+  if (!m || !Number.isInteger(burst) || burst < 0 || burst > 1000000) throw new RenderError(`${shape}, got ${JSON.stringify(spec)}`);
+  const limit = Number(m[1]);
+  const windowMs = m[2] === 's' ? 1000 : 60_000;
+  // The time the rate takes to let one more request in, in whole seconds (at least 1).
+  const retryAfter = Math.max(1, Math.ceil(windowMs / limit / 1000));
+  return { rate: spec.rate, burst, limit, windowMs, retryAfter };
+}
+
+/**
+ * reqLimitPerIp from its text form, as GATEWAY_REQ_LIMIT takes it: "off", or a rate with an
+ * optional burst, "1000r/s burst=2000" (nginx's own words).
+ */
+function parseReqLimit(text) {
+  const t = String(text).trim();
+  if (t === 'off') return false;
+  const m = /^([1-9][0-9]{0,6}r\/[sm])(?:\s+burst=([0-9]{1,7}))?$/.exec(t);
+  if (!m) throw new RenderError(`GATEWAY_REQ_LIMIT must be "off" or "<n>r/s [burst=<m>]" (or r/m), got ${JSON.stringify(t)}`);
+  const spec = m[2] === undefined ? { rate: m[1] } : { rate: m[1], burst: Number(m[2]) };
+  reqLimit({ reqLimitPerIp: spec });
+  return spec;
 }
 
 /** The http-level gateway configuration (upstreams, maps, server) for a description. */
@@ -122,6 +171,7 @@ function renderSite(desc) {
     ].join('\n'),
   );
   const services = Object.keys(desc.services);
+  const req = reqLimit(desc);
   const template = readFileSync(join(TEMPLATE_DIR, 'arc.conf.template'), 'utf8');
   return fill(
     template,
@@ -132,6 +182,24 @@ function renderSite(desc) {
       access_log: desc.accessLog ?? '/var/log/nginx/access.log',
       server_id: desc.serverId ?? 'nginx',
       conn_limit_per_ip: desc.connLimitPerIp ?? SITE_DEFAULTS.connLimitPerIp,
+      req_limit_zone: req
+        ? `limit_req_zone $binary_remote_addr zone=arc_req_per_ip:10m rate=${req.rate};`
+        : '# (off: the description sets reqLimitPerIp to false)',
+      req_limit: req
+        ? [
+            `    limit_req zone=arc_req_per_ip${req.burst ? ` burst=${req.burst}` : ''} nodelay;`,
+            '    limit_req_status 461;',
+            '    limit_req_log_level warn;',
+          ].join('\n')
+        : '    # (off: the description sets reqLimitPerIp to false)',
+      // Only in @arc_req_limit, which nothing reaches when the limit is off. The details follow
+      // the services' -44007 (limit, windowMs, retryAfterMs), with nginx's burst and scope.
+      req_retry_after: req ? req.retryAfter : 1,
+      req_details: JSON.stringify(
+        req
+          ? { limit: req.limit, windowMs: req.windowMs, burst: req.burst, retryAfterMs: req.retryAfter * 1000, scope: 'requestsPerAddress' }
+          : { scope: 'requestsPerAddress' },
+      ),
       route_names: services.map((s) => `"${s}"`).join(','),
       route_list: services.join(', '),
     },
@@ -223,6 +291,7 @@ module.exports = {
   writeStandalone,
   readDescription,
   composeDescription,
+  parseReqLimit,
   RenderError,
   UPSTREAM,
   SITE_DEFAULTS,
@@ -253,6 +322,8 @@ if (require.main === module) {
     } else {
       if (args.length !== (compose === -1 ? 1 : 0)) throw new RenderError(usage);
       const desc = compose === -1 ? readDescription(args[0]) : composeDescription();
+      // GATEWAY_REQ_LIMIT (e.g. "off", "5000r/s burst=10000") replaces the description's reqLimitPerIp.
+      if (process.env.GATEWAY_REQ_LIMIT) desc.reqLimitPerIp = parseReqLimit(process.env.GATEWAY_REQ_LIMIT);
       if (standalone) {
         const { args: nginxArgs } = writeStandalone(standalone, desc);
         process.stdout.write(`nginx ${nginxArgs.map((a) => (/[\s;']/.test(a) ? `'${a}'` : a)).join(' ')}\n`);

@@ -14,6 +14,11 @@ export interface GatewayDescription {
   serverId?: string;
   /** Requests in flight per client address (default SITE_DEFAULTS.connLimitPerIp). */
   connLimitPerIp?: number;
+  /**
+   * Requests per client address (nginx limit_req): a rate ("<n>r/s" or "<n>r/m") and a burst
+   * served at once beyond it (default SITE_DEFAULTS.reqLimitPerIp); false: no such limit (benchmarks).
+   */
+  reqLimitPerIp?: { rate: string; burst?: number } | false;
   services: Record<string, UpstreamSpec>;
 }
 
@@ -26,7 +31,7 @@ export declare const UPSTREAM: Readonly<{
   keepaliveTimeout: string;
   zoneSize: string;
 }>;
-export declare const SITE_DEFAULTS: Readonly<{ connLimitPerIp: number }>;
+export declare const SITE_DEFAULTS: Readonly<{ connLimitPerIp: number; reqLimitPerIp: Readonly<{ rate: string; burst: number }> }>;
 export declare const WORKER: Readonly<{ connections: number; rlimitNofile: number }>;
 /** services/manifest.json */
 export declare const MANIFEST: string;
@@ -44,5 +49,7 @@ export declare function writeStandalone(
   options?: { workerProcesses?: number | string; errorLogLevel?: string },
 ): { prefix: string; conf: string; args: string[] };
 export declare function readDescription(file: string): GatewayDescription;
+/** reqLimitPerIp from GATEWAY_REQ_LIMIT's form: "off" (false) or "<n>r/s [burst=<m>]" (or r/m); throws RenderError otherwise. */
+export declare function parseReqLimit(text: string): { rate: string; burst?: number } | false;
 /** The docker-compose description, built from services/manifest.json. */
 export declare function composeDescription(manifestFile?: string): GatewayDescription;

@@ -40,15 +40,16 @@ async function startReplica(service, index, { host = '127.0.0.1', port = 0, logL
 /**
  * nginx in front of `services` ({ route: { servers: ['host:port', ...], agents?: [...] } }), on
  * `host:port` (port 0: a free one), its files under `dir` (default: a new temporary directory,
- * removed by stop()).
+ * removed by stop()). reqLimitPerIp: nginx/render.cjs's (default its SITE_DEFAULTS; false: none,
+ * as the benchmark wants).
  */
-async function startGateway({ services, host = '127.0.0.1', port = 0, dir, onOutput, workerProcesses = 1 }) {
+async function startGateway({ services, host = '127.0.0.1', port = 0, dir, onOutput, workerProcesses = 1, reqLimitPerIp }) {
   const nginx = findNginx();
   if (!nginx) throw new Error('nginx is not installed (apt-get install -y nginx, or set NGINX_BIN)');
   const p = port || (await freePort(host));
   const ownDir = !dir;
   const prefix = dir || mkdtempSync(join(tmpdir(), 'arc-gateway-'));
-  const { conf, args } = writeStandalone(prefix, { listen: `${host}:${p}`, services }, { workerProcesses });
+  const { conf, args } = writeStandalone(prefix, { listen: `${host}:${p}`, services, reqLimitPerIp }, { workerProcesses });
   let proc;
   try {
     proc = await startProcess({ name: 'nginx', command: nginx, args, healthUrl: `http://${host}:${p}/health`, onOutput });

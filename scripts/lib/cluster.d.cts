@@ -1,5 +1,6 @@
 /** Types of cluster.cjs (the local cluster: service processes + nginx), for the TypeScript tests. */
 import type { ManagedProcess, OnOutput, Service, UpstreamSpec } from '@arc/devkit';
+import type { GatewayDescription } from '../../nginx/render.cjs';
 
 export type { ManagedProcess, OnOutput, UpstreamSpec } from '@arc/devkit';
 export { ROOT, findNginx, freePort, startProcess } from '@arc/devkit';
@@ -43,6 +44,8 @@ export declare function startGateway(options: {
   dir?: string;
   onOutput?: OnOutput;
   workerProcesses?: number;
+  /** nginx's per-address request rate (render.cjs; default its SITE_DEFAULTS); false: none (the benchmark). */
+  reqLimitPerIp?: GatewayDescription['reqLimitPerIp'];
 }): Promise<Gateway>;
 /** `replicas` per service id (default: the manifest's replicas.cluster). */
 export declare function startCluster(options?: {

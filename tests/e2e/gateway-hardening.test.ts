@@ -5,7 +5,8 @@
  *    by nginx's own before it reaches a JSON body, a response header or a replica (hole 9);
  *  - every answer nginx makes itself to a malformed request is an ARC JSON envelope, also those
  *    made before a location (or even a URI) exists (hole 8); replicas' own answers still pass;
- *  - a per-address limit on requests in flight, answered 429 -44007 with Retry-After (hole 6).
+ *  - a per-address limit on requests in flight, answered 429 -44007 with Retry-After (hole 6);
+ *  - a per-address request rate (limit_req, issue 10), answered the same way.
  * Requests go over raw sockets: fetch and node:http refuse to send most of these.
  * Needs nginx: fails in CI without it, skipped (saying so) elsewhere.
  */
@@ -34,13 +35,13 @@ interface RawAnswer {
 }
 
 /**
- * Writes `bytes` on a new connection and reads one answer: complete when its Content-Length is
- * in, or when nginx closes. The socket is not half-closed: nginx takes that for a client that
+ * Writes `bytes` on a new connection (from `localAddress`, default 127.0.0.1) and reads one
+ * answer: complete when its Content-Length is in, or when nginx closes. The socket is not half-closed: nginx takes that for a client that
  * went away while a replica is being asked (499).
  */
-function exchange(port: number, bytes: string | Buffer): Promise<RawAnswer> {
+function exchange(port: number, bytes: string | Buffer, localAddress?: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect(port, '127.0.0.1');
+    const socket: Socket = connect({ port, host: '127.0.0.1', localAddress });
     const chunks: Buffer[] = [];
     let done = false;
     const finish = (): void => {
@@ -438,6 +439,13 @@ suite('gateway hardening (nginx in front of stub replicas)', () => {
       }
     });
   });
+
+  it('the default per-address request rate lets a burst of 200 at once through (it refuses only past 2000 at once)', async () => {
+    const before = stub.received.length;
+    const answers = await Promise.all(Array.from({ length: 200 }, () => exchange(gateway.port, rawPost('/arc/echo'))));
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(stub.received.length - before).toBe(200);
+  });
 });
 
 suite('gateway per-address limit on requests in flight', () => {
@@ -510,5 +518,68 @@ suite('gateway per-address limit on requests in flight', () => {
     // The slots are free again.
     const after = await send();
     expect(after.status).toBe(200);
+  });
+});
+
+suite('gateway per-address request rate (limit_req)', () => {
+  // One request a minute and 20 more at once: of a flood sent within a few seconds exactly 21 get
+  // through, however fast this machine is (the minute's allowance of one more is 60 s away).
+  const BURST = 20;
+  const FLOOD = 200; // at once, under the per-address limit on requests in flight (256)
+  let gateway: TestGateway;
+  let stub: Awaited<ReturnType<typeof stubReplica>>;
+
+  beforeAll(async () => {
+    stub = await stubReplica();
+    gateway = await startNginx({ echo: { servers: [stub.address] } }, { reqLimitPerIp: { rate: '1r/m', burst: BURST } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    stub?.server.close();
+  });
+
+  it(`serves ${BURST + 1} of ${FLOOD} requests sent at once from one address, answers the rest 429 -44007 as ARC JSON with Retry-After, and holds back no other address`, async () => {
+    const answers = await Promise.all(
+      Array.from({ length: FLOOD }, (_, i) => exchange(gateway.port, rawPost('/arc/echo', [`X-Request-Id: flood-${i}`]))),
+    );
+    const served = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status !== 200);
+    expect({ served: served.length, refused: refused.length }).toEqual({ served: BURST + 1, refused: FLOOD - BURST - 1 });
+    expect(stub.received).toHaveLength(BURST + 1); // the refused ones never reached the replica
+
+    const ids = new Set<string>();
+    for (const answer of refused) {
+      expect(answer.status).toBe(429);
+      expect(answer.headers['content-type']).toBe('application/json');
+      expect(answer.body.startsWith('{')).toBe(true); // never nginx's HTML page
+      expect(answer.headers['retry-after']).toBe('60'); // 1r/m: one more request a minute from now
+      expect(answer.headers['x-request-id']).toMatch(/^flood-\d+$/);
+      ids.add(answer.headers['x-request-id']!);
+      expect(gatewayEnvelope(answer, -44007).error).toEqual({
+        code: -44007,
+        message: 'Rate limit exceeded: too many requests from this address',
+        details: { limit: 1, windowMs: 60_000, burst: BURST, retryAfterMs: 60_000, scope: 'requestsPerAddress' },
+      });
+    }
+    expect(ids.size).toBe(refused.length); // each answer is its own request's
+
+    // A chunked request (proxied from another location) is refused the same way.
+    const chunked = await exchange(
+      gateway.port,
+      'POST /arc/echo HTTP/1.1\r\nHost: g\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+    );
+    expect(chunked.status).toBe(429);
+    expect(chunked.headers['retry-after']).toBe('60');
+    expect(gatewayEnvelope(chunked, -44007).error.details).toMatchObject({ scope: 'requestsPerAddress' });
+    // nginx's own answers (`return`) are not counted: /health still answers.
+    const health = await exchange(gateway.port, 'GET /health HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n');
+    expect(health.status).toBe(200);
+    expect(stub.received).toHaveLength(BURST + 1);
+
+    // Another client address (loopback 127.0.0.2) has a bucket of its own.
+    const other = await exchange(gateway.port, rawPost('/arc/echo'), '127.0.0.2');
+    expect(other.status).toBe(200);
+    expect(stub.received).toHaveLength(BURST + 2);
   });
 });

@@ -1,16 +1,20 @@
 /**
  * nginx/render.cjs without running nginx: the compose description comes from
- * services/manifest.json, the per-address limit is an option, nginx's own error statuses all
+ * services/manifest.json, the per-address limits are options (the request rate also
+ * GATEWAY_REQ_LIMIT on the command line, issue 10), nginx's own error statuses all
  * have an error page, and the location that intercepts replicas' errors catches none of their
  * own 400, 404, 429 or 500 envelopes (issue 8, holes 6 and 8; the manifest groundwork).
  */
-import { manifest } from '@arc/devkit';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, manifest } from '@arc/devkit';
 import {
   RenderError,
   SITE_DEFAULTS,
   WORKER,
   composeDescription,
   imageMain,
+  parseReqLimit,
   renderMain,
   renderSite,
   type GatewayDescription,
@@ -61,11 +65,76 @@ describe('nginx/render.cjs', () => {
     }
   });
 
+  it('renders the per-address request rate: the default, reqLimitPerIp, or none with false', () => {
+    const reqLimitLocation = (site: string) => split(site).locations.find((l) => l.head === '@arc_req_limit')!.body;
+    const details = (site: string) => JSON.parse(/'(\{.*\})';$/m.exec(reqLimitLocation(site))![1]!).error.details;
+
+    // On by default: 1000 a second per client address, 2000 more at once.
+    expect(SITE_DEFAULTS.reqLimitPerIp).toEqual({ rate: '1000r/s', burst: 2000 });
+    const site = renderSite(desc);
+    const { server } = split(site);
+    expect(site).toMatch(/^limit_req_zone \$binary_remote_addr zone=arc_req_per_ip:10m rate=1000r\/s;$/m);
+    expect(server).toMatch(/^\s*limit_req zone=arc_req_per_ip burst=2000 nodelay;$/m);
+    expect(server).toMatch(/^\s*limit_req_status 461;$/m);
+    expect(reqLimitLocation(site)).toMatch(/^\s*add_header Retry-After 1 always;$/m);
+    expect(reqLimitLocation(site)).toMatch(/^\s*return 429 '/m);
+    // The services' -44007 details (limit per windowMs, retryAfterMs), with nginx's burst and scope.
+    expect(details(site)).toEqual({ limit: 1000, windowMs: 1000, burst: 2000, retryAfterMs: 1000, scope: 'requestsPerAddress' });
+
+    const low = renderSite({ ...desc, reqLimitPerIp: { rate: '6r/m', burst: 3 } });
+    expect(low).toMatch(/^limit_req_zone .* rate=6r\/m;$/m);
+    expect(low).toMatch(/^\s*limit_req zone=arc_req_per_ip burst=3 nodelay;$/m);
+    // Retry-After: the time the rate takes to let one more request in (10 s at 6 a minute).
+    expect(reqLimitLocation(low)).toMatch(/^\s*add_header Retry-After 10 always;$/m);
+    expect(details(low)).toEqual({ limit: 6, windowMs: 60_000, burst: 3, retryAfterMs: 10_000, scope: 'requestsPerAddress' });
+    expect(renderSite({ ...desc, reqLimitPerIp: { rate: '1r/s' } })).toMatch(/^\s*limit_req zone=arc_req_per_ip nodelay;$/m);
+
+    // Off (the benchmark profile): no zone, no limit_req.
+    const off = renderSite({ ...desc, reqLimitPerIp: false });
+    expect(off).not.toMatch(/^\s*limit_req/m);
+    expect(renderSite({ ...desc, reqLimitPerIp: undefined })).toBe(site);
+    for (const bad of [
+      true,
+      null,
+      '1000r/s',
+      { rate: '1000' },
+      { rate: '0r/s' },
+      { rate: '5r/h' },
+      { rate: '5r/s', burst: -1 },
+      { rate: '5r/s', x: 1 },
+    ]) {
+      expect(() => renderSite({ ...desc, reqLimitPerIp: bad as never })).toThrow(RenderError);
+    }
+  });
+
+  it('takes the per-address request rate from GATEWAY_REQ_LIMIT on the command line', () => {
+    expect(parseReqLimit('off')).toBe(false);
+    expect(parseReqLimit('5000r/s burst=10000')).toEqual({ rate: '5000r/s', burst: 10000 });
+    expect(parseReqLimit(' 30r/m ')).toEqual({ rate: '30r/m' });
+    for (const bad of ['', 'on', '5000', '5000r/s burst', '5000r/s burst=-1', '0r/s', '5r/h'])
+      expect(() => parseReqLimit(bad)).toThrow(RenderError);
+
+    const render = (value?: string) =>
+      execFileSync(process.execPath, [join(ROOT, 'nginx', 'render.cjs'), '--compose'], {
+        env: { ...process.env, GATEWAY_REQ_LIMIT: value ?? '' },
+        encoding: 'utf8',
+      });
+    expect(render()).toBe(renderSite(composeDescription()));
+    expect(render('off')).toBe(renderSite({ ...composeDescription(), reqLimitPerIp: false }));
+    expect(render('50r/s burst=100')).toMatch(/^\s*limit_req zone=arc_req_per_ip burst=100 nodelay;$/m);
+    expect(() =>
+      execFileSync(process.execPath, [join(ROOT, 'nginx', 'render.cjs'), '--compose'], {
+        env: { ...process.env, GATEWAY_REQ_LIMIT: 'lots' },
+        stdio: 'pipe',
+      }),
+    ).toThrow(/GATEWAY_REQ_LIMIT must be/);
+  });
+
   it('maps every status nginx answers by itself to an error page at the server level', () => {
     const { server } = split(renderSite(desc));
-    // 400 malformed request, 404 internal paths, 405 TRACE, 413 body, 414 URI, 460 the per-address
-    // limit, 494 header too large, 500, 501 Transfer-Encoding, 502/504 replicas, 505 version.
-    expect(errorPages(server).sort()).toEqual([400, 404, 405, 413, 414, 460, 494, 500, 501, 502, 504, 505]);
+    // 400 malformed request, 404 internal paths, 405 TRACE, 413 body, 414 URI, 460/461 the per-address
+    // limits, 494 header too large, 500, 501 Transfer-Encoding, 502/504 replicas, 505 version.
+    expect(errorPages(server).sort()).toEqual([400, 404, 405, 413, 414, 460, 461, 494, 500, 501, 502, 504, 505]);
     expect(server).toMatch(/^\s*limit_conn_status 460;$/m);
   });
 
@@ -73,8 +142,8 @@ describe('nginx/render.cjs', () => {
     const { locations } = split(renderSite(desc));
     const intercepting = locations.filter((l) => /^\s*proxy_intercept_errors on;/m.test(l.body));
     expect(intercepting.map((l) => l.head)).toEqual(['~ "^/arc/(?<arc_agent>[A-Za-z0-9._-]{1,64})/?$"']);
-    // 413 re-worded, 460 is nginx's own, 502/504 nginx's own, 503 retried: never a replica's 400/404/429/500.
-    for (const l of intercepting) expect(errorPages(l.body)).toEqual([413, 460, 502, 503, 504]);
+    // 413 re-worded, 460/461 are nginx's own, 502/504 nginx's own, 503 retried: never a replica's 400/404/429/500.
+    for (const l of intercepting) expect(errorPages(l.body)).toEqual([413, 460, 461, 502, 503, 504]);
   });
 
   it('sets the worker limits in the standalone main context and in the nginx image’s', () => {

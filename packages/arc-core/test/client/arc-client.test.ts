@@ -4,17 +4,7 @@ import { ArcServer } from '../../src/express';
 import type { Task } from '../../src/protocol/types';
 import { ArcAgent } from '../../src/router/agent';
 import { freePort, listenPlain } from '../support/http';
-import { deferred } from '../support/util';
-
-/** Awaits a promise that must reject, and returns the error. */
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { deferred, rejection } from '../support/util';
 
 describe('ArcClient against a real ArcServer', () => {
   let server: ArcServer;

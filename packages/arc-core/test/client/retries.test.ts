@@ -9,6 +9,7 @@ import { ArcClient, ArcResponseError, ArcTransportError } from '../../src/client
 import { retryDelayMs, retryPolicy } from '../../src/client/retry';
 import type { ArcErrorResponse } from '../../src/protocol/types';
 import { freePort, listenPlain } from '../support/http';
+import { rejection } from '../support/util';
 
 interface Scripted {
   status: number;
@@ -56,15 +57,6 @@ async function scripted(script: Scripted[] | ((n: number) => Scripted)) {
   const pick = typeof script === 'function' ? script : (n: number) => script[Math.min(n, script.length) - 1]!;
   const plain = await listenPlain((req, res) => answer(req, res, seen, pick));
   return { url: `${plain.url}/arc`, seen, close: plain.close };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('ArcClient retries', () => {

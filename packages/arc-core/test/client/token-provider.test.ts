@@ -9,6 +9,7 @@ import { ArcClient } from '../../src/client';
 import { ClientCredentialsError } from '../../src/client/errors';
 import { clientCredentials, type ClientCredentialsOptions } from '../../src/client/token-provider';
 import { freePort, listenPlain } from '../support/http';
+import { rejection } from '../support/util';
 
 const SECRET = 's3cr3t:+/value';
 
@@ -56,15 +57,6 @@ const options = (tokenUrl: string, extra: Partial<ClientCredentialsOptions> = {}
   clientSecret: SECRET,
   ...extra,
 });
-
-async function rejection(p: Promise<unknown> | unknown): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Only Date is faked: the servers, fetch and timers run as usual. */
 function fakeDate(now: number): void {

@@ -10,17 +10,7 @@ import { ArcErrorCode } from '../../src/errors/codes';
 import { createArcServer, type ArcServer } from '../../src/express';
 import type { TaskStatus } from '../../src/protocol/types';
 import { ArcAgent } from '../../src/router/agent';
-import { deferred, type Deferred } from '../support/util';
-
-/** Awaits a promise that must reject, and returns the error. */
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { deferred, type Deferred, rejection } from '../support/util';
 
 /** A clock that only moves when the loop sleeps, recording each pause. */
 function fakeClock(): WaitClock & { pauses: number[] } {

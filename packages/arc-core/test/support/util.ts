@@ -48,3 +48,13 @@ export async function streamEvents(p: Promise<ArcReply>): Promise<SseEvent[]> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Awaits a promise (or a value) that must reject, and returns the error. */
+export async function rejection(p: Promise<unknown> | unknown): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
