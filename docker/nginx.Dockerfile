@@ -9,6 +9,8 @@ COPY services/manifest.json ./services/manifest.json
 # The image's own main context, to set its worker limits (render.cjs WORKER) in place of its
 # `worker_connections 1024`; the render fails if that file no longer looks as expected.
 COPY --from=nginx:1.27 /etc/nginx/nginx.conf ./image-nginx.conf
+# The per-address request ceiling (docs/security.md): "off" or "<n>r/s [burst=<m>]"; empty: the default.
+ARG GATEWAY_REQ_LIMIT=""
 RUN node nginx/render.cjs --compose --out /src/arc.conf \
     && node nginx/render.cjs --image-main /src/image-nginx.conf --out /src/nginx.conf
 
