@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 /**
  * `npm run bench` - throughput, latency, memory, CPU and start-up of the ARC services, next to
- * two baselines (bare node:http and plain Express 5), and the task rows (task.create →
+ * two baselines (bare node:http and plain Express 5), the variant rows (chat.start with auth,
+ * with rate limits, next to the same target without them) and the task rows (task.create →
  * task.subscribe → the TASK_COMPLETED webhook, per second). See bench/README.md.
  *
  *   npm run bench                  full: ~9 minutes
  *   npm run bench -- --quick       (or `npm run bench --quick`): ~2 minutes
  *   node bench/run.mjs --smoke     one target, 1 s, c=1 (tasks c=2): proves the harness works (CI)
  *
- * Options: --targets <a,b>, --methods <a,b>, --duration <s>, --repeats <n>, --out <file.json>.
+ * Options: --targets <a,b>, --methods <a,b>, --variants <a,b>|none, --duration <s>, --repeats <n>,
+ * --out <file.json>.
  * Output: the tables on stdout, every raw run in bench/results/bench-<mode>-<time>.json.
  *
  * This file only orchestrates; the jobs are in bench/lib: plan (what runs, in which order),
  * targets (start/stop processes), arc (requests, reply checks, chat pool), load + load-worker
  * (autocannon in its own process), task-flows (the task rows' flows and webhook receiver, in
- * the same process), proc-stats (/proc CPU and memory), redis (redis-server's pid, key
- * cleanup), report (medians, ratios, tables).
+ * the same process), variants (the auth token, the variants' settings and their checks),
+ * proc-stats (/proc CPU and memory), redis (redis-server's pid, key cleanup), report (medians,
+ * ratios, tables).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,11 +28,23 @@ import { chatStartReply, startChatPool } from './lib/arc.mjs';
 import { startGenerator } from './lib/load.mjs';
 import { measureRun } from './lib/measure.mjs';
 import { cellNames, leaveOutWhatCannotRun, modeFromCommandLine, preflight } from './lib/mode.mjs';
-import { TASKS, TASK_SETTINGS, baselines, budget, deployments, schedule } from './lib/plan.mjs';
+import { AUTH_BUDGET, TASKS, TASK_SETTINGS, baselines, budget, deployments, schedule, splitTarget } from './lib/plan.mjs';
 import { clockTicks, cpuTicks, memory } from './lib/proc-stats.mjs';
 import { deleteKeys, redisServerPid } from './lib/redis.mjs';
-import { figuresTable, processTable, ratiosTable, runErrors, summarize, taskPhasesTable, tasksTable } from './lib/report.mjs';
+import {
+  budgetFlags,
+  compareVariants,
+  figuresTable,
+  processTable,
+  ratiosTable,
+  runErrors,
+  summarize,
+  taskPhasesTable,
+  tasksTable,
+  variantsTable,
+} from './lib/report.mjs';
 import { ROOT, killAll, startBaseline, startTarget, taskServerEnv } from './lib/targets.mjs';
+import { checkAuthEnforced, probeMemoryRateLimit, variantSettings, watchCounterKeys } from './lib/variants.mjs';
 
 const PAUSE_BETWEEN_RUNS_MS = 250;
 let interrupted = false;
@@ -51,7 +66,7 @@ async function main() {
   const skipped = await leaveOutWhatCannotRun(mode, redis.url);
   const needsRedis = deployments(mode).some((d) => d.store === 'redis');
   const redisPid = needsRedis ? await redisServerPid(redis.url) : null;
-  const runs = schedule(mode);
+  let runs = schedule(mode);
   const plan = budget(mode, runs);
   // Signs the task rows' webhooks (WEBHOOK_SECRET of every server; the receiver verifies with it).
   const webhookSecret = randomBytes(24).toString('hex');
@@ -64,6 +79,12 @@ async function main() {
   if (mode.methods.length > 0) {
     log(
       `chat: targets ${mode.targets.join(', ')}; methods ${mode.methods.join(', ')}; stores ${mode.stores.join(', ')}; c=${mode.concurrencies.join(',')}; baselines ${baselines(mode).join(', ')}`,
+    );
+  }
+  if (mode.variants.cells.length > 0) {
+    log(
+      `variants: ${cellNames(mode.variants.cells)} at ${mode.variants.method} c=${mode.variants.concurrency}, each next to the same target without it ` +
+        `(auth: the same bearer token on every request, budget >= ${AUTH_BUDGET.toFixed(2)}x; ratelimit: limits nothing reaches)`,
     );
   }
   if (mode.tasks.cells.length > 0) {
@@ -101,6 +122,7 @@ async function main() {
       loadavgStart: loadavg(),
       redis: needsRedis ? { ...redis, serverPid: redisPid } : null,
       tasks: mode.tasks.cells.length > 0 ? { ...TASK_SETTINGS } : null,
+      variants: null,
       note: 'load generator and servers share the machine',
       skipped,
     },
@@ -108,6 +130,7 @@ async function main() {
     warmups: [],
     runs: [],
     summary: [],
+    comparisons: [],
   };
 
   const cleanup = async () => {
@@ -139,17 +162,44 @@ async function main() {
     state.generator = await startGenerator();
     result.meta.generatorPid = state.generator.pid;
 
-    // 1. Start every target with every store it needs, one process at a time.
+    // 1. Start every target with every store it needs, one process at a time. A variant's
+    // server is checked at once (auth enforced; the rate-limit variables honoured): one that
+    // fails is left out, said so (SKIPPED) and recorded, rather than measured as if it worked.
     const serverEnv = taskServerEnv(TASK_SETTINGS, webhookSecret);
+    const variants = mode.variants.cells.length > 0 ? await variantSettings() : null;
+    const checks = {};
+    if (variants) result.meta.variants = { settings: variants.describe(), checks };
+    const leaveOut = async (d, why) => {
+      skipped.push(`${d.id}: ${why}`);
+      log(`${at()} SKIPPED ${d.id}: ${why}`);
+      runs = runs.filter((r) => !(r.target === d.target && r.store === d.store));
+      state.deployments.splice(state.deployments.indexOf(d), 1);
+      await d.stop();
+    };
     for (const { target, store, methods } of deployments(mode)) {
-      const d = { ...(await startTarget(target, store, redis, runId, serverEnv)), methods };
+      const { variant } = splitTarget(target);
+      const env = { ...serverEnv, ...(variant ? variants.env(variant) : {}) };
+      const d = { ...(await startTarget(target, store, redis, runId, env)), methods };
       state.deployments.push(d);
       log(`${at()} started ${d.id}: ${d.processes.map((p) => `${p.name} ${p.startupMs.toFixed(0)} ms`).join(', ')}`);
       if (interrupted) throw new Error('interrupted');
+      if (variant === 'auth') {
+        const check = await checkAuthEnforced(d.url, variants.tokens);
+        checks[d.id] = { before: check };
+        const seen = check.checks.map((c) => `${c.what}: ${c.status}${c.code === null ? '' : ` ${c.code}`}`).join('; ');
+        if (check.ok) log(`${at()} ${d.id} enforces auth (${seen})`);
+        else await leaveOut(d, `auth is not enforced as expected (${seen}); is AUTH_JWT_SECRET wired into this build?`);
+      } else if (variant === 'ratelimit' && store === 'memory') {
+        const probe = await probeMemoryRateLimit(splitTarget(target).base, runId, serverEnv);
+        checks[d.id] = { probe };
+        const seen = `statuses ${probe.statuses.join(', ')}${probe.code === null ? '' : `, last ${probe.code}`}`;
+        if (probe.ok) log(`${at()} a probe server with RATE_LIMIT_CALLER=2/1h refused the 3rd request (${seen})`);
+        else await leaveOut(d, `a probe server with RATE_LIMIT_CALLER=2/1h did not refuse the 3rd request (${seen})`);
+      }
     }
     // 2. The baselines answer with a body of the size of a real chat.start reply.
     if (baselines(mode).length > 0) {
-      const reply = await chatStartReply(state.deployments[0].url);
+      const reply = await chatStartReply((state.deployments.find((d) => !d.variant) ?? state.deployments[0]).url);
       for (const name of baselines(mode)) {
         const b = await startBaseline(name, reply);
         state.baselines.push({ ...b, methods: ['chat.start'] });
@@ -184,6 +234,7 @@ async function main() {
             url: d.url,
             method,
             chatIds: method === 'chat.message' ? pools.get(d.id) : undefined,
+            headers: d.variant ? variants.headers(d.variant) : undefined,
             connections: concurrency,
             durationS,
             maxRequests: MAX_REQUESTS_PER_RUN,
@@ -191,10 +242,14 @@ async function main() {
 
     // 4. Warm-up (JIT, connection pools, Redis scripts, BullMQ workers): not part of the figures.
     const warmC = Math.max(...mode.concurrencies);
+    // The Redis rate-limit variant counts in Redis: its counter keys are looked for meanwhile.
+    const counterKeys = new Map();
     for (const d of [...state.deployments, ...state.baselines]) {
       for (const method of d.methods) {
         const c = method === TASKS ? mode.tasks.concurrency : warmC;
+        const watch = d.variant === 'ratelimit' && d.store === 'redis' ? watchCounterKeys(redis, d.target) : null;
         const load = await state.generator.run(job(d, method, c, method === TASKS ? mode.tasks.warmupS : mode.warmupS));
+        if (watch) counterKeys.set(d, await watch.stop());
         result.warmups.push({ id: d.id, method, concurrency: c, load });
         const missed = load.flows?.missed ?? 0;
         if (runErrors(load) + missed > 0)
@@ -208,6 +263,11 @@ async function main() {
       ...(mode.tasks.cells.length ? [`tasks ${mode.tasks.warmupS} s at c=${mode.tasks.concurrency}`] : []),
     ];
     log(`${at()} warm-up done (${warmed.join('; ')})\n`);
+    for (const [d, keys] of counterKeys) {
+      checks[d.id] = { counterKeys: keys };
+      if (keys > 0) log(`${at()} ${d.id}: ${keys} rate-limit counter keys in Redis during the warm-up`);
+      else await leaveOut(d, 'no rate-limit counter key in Redis during the warm-up: the limiter does not count there');
+    }
 
     // 5. The runs, in schedule order.
     for (const [i, run] of runs.entries()) {
@@ -238,7 +298,14 @@ async function main() {
       await sleep(PAUSE_BETWEEN_RUNS_MS);
     }
 
-    // 6. Per process: peak RSS over the whole session (VmHWM), CPU in all, log output.
+    // 6. The auth variant's servers refuse a request without a token at the end too.
+    for (const d of state.deployments.filter((x) => x.variant === 'auth')) {
+      const check = await checkAuthEnforced(d.url, variants.tokens);
+      checks[d.id].after = check;
+      if (!check.ok) log(`WARNING: ${d.id} no longer enforces auth after the runs: ${JSON.stringify(check.checks)}`);
+    }
+
+    // 7. Per process: peak RSS over the whole session (VmHWM), CPU in all, log output.
     for (const d of [...state.deployments, ...state.baselines]) {
       for (const p of d.processes) {
         const pids = [p.pid, ...(p.workers || [])];
@@ -262,6 +329,8 @@ async function main() {
   }
 
   result.summary = summarize(result.runs);
+  result.comparisons = compareVariants(result.summary, result.runs);
+  const flags = budgetFlags(result.comparisons);
   result.meta.loadavgEnd = loadavg();
   result.meta.wallS = round((performance.now() - wallStart) / 1000, 1);
 
@@ -273,6 +342,14 @@ async function main() {
     );
     log('\nRatios at the same concurrency (req/s: target / baseline, 1.00x = as fast; latency: target / baseline, 1.00x = as quick):');
     log(ratiosTable(result.summary));
+  }
+  if (result.comparisons.length > 0) {
+    log(
+      '\nAuth and rate limits: each variant row against the same target without it, same cell, same session ' +
+        `(ratio = req/s of the medians; per repeat = the two runs that ran next to each other; p50, p99, CPU/req: variant / base; budget of the auth row: >= ${AUTH_BUDGET.toFixed(2)}x):`,
+    );
+    log(variantsTable(result.comparisons));
+    for (const line of flags) log(line);
   }
   if (result.summary.some((r) => r.method === TASKS)) {
     log(
@@ -299,6 +376,7 @@ async function main() {
   const totalMissed = result.runs.reduce((n, r) => n + (r.load.flows?.missed ?? 0), 0);
   log(
     `\n${totalErrors ? `WARNING: ${totalErrors} failed requests. ` : ''}${totalMissed ? `WARNING: ${totalMissed} task webhooks never came. ` : ''}` +
+      `${flags.length ? `${flags.length} row(s) outside their budget (FLAG above). ` : ''}` +
       `wall clock ${result.meta.wallS} s; raw runs in ${relative(process.cwd(), file) || file}`,
   );
 }

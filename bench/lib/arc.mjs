@@ -119,11 +119,11 @@ export function checkReply(body, method, expect = {}) {
 }
 
 /**
- * POSTs one envelope and resolves { status, body } (for set-up only). A new connection each
- * time (agent: false), closed afterwards, so that no idle keep-alive connection of the
- * orchestrator delays a server's graceful shutdown.
+ * POSTs one envelope (with `headers` added) and resolves { status, headers, body } (for set-up
+ * and checks only). A new connection each time (agent: false), closed afterwards, so that no
+ * idle keep-alive connection of the orchestrator delays a server's graceful shutdown.
  */
-export function post(url, body) {
+export function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -131,12 +131,12 @@ export function post(url, body) {
         method: 'POST',
         agent: false,
         timeout: 10_000,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', ...headers },
       },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       },
     );

@@ -4,9 +4,10 @@
  * the IPC channel, runs each with autocannon (closed loop: `connections` clients, each with one
  * request in flight, no pipelining, loopback only) and answers with the figures.
  *
- * Job:    { url, method: 'chat.start' | 'chat.message', chatIds?, connections, durationS,
- *           maxRequests, timeoutS?, sampleEvery? }, or a task row's job (method 'tasks'), which
- *           task-flows.mjs runs instead of autocannon.
+ * Job:    { url, method: 'chat.start' | 'chat.message', chatIds?, headers?, connections,
+ *           durationS, maxRequests, timeoutS?, sampleEvery? }, or a task row's job (method
+ *           'tasks'), which task-flows.mjs runs instead of autocannon. `headers` go with every
+ *           request (the auth variant's Authorization: the same token each time).
  * Result: { requests, elapsedS, rps, latencyMs: { p50, p90, p99, p999, max, mean }, non2xx,
  *           connErrors, timeouts, badBodies, sampled, problems, statusCodes, generatorCpuS }
  *
@@ -19,7 +20,7 @@ import { checkReply, chatMessageBody, chatStartBody, looksLikeSuccess } from './
 import { percentile } from './report.mjs';
 
 function runLoad(job) {
-  const { url, method, chatIds = [], connections, durationS, maxRequests, timeoutS = 5, sampleEvery = 50 } = job;
+  const { url, method, chatIds = [], headers = {}, connections, durationS, maxRequests, timeoutS = 5, sampleEvery = 50 } = job;
   const target = new URL(url);
   if (target.hostname !== '127.0.0.1') throw new Error(`the generator only talks to 127.0.0.1, not ${target.hostname}`);
   const latencies = new Float64Array(maxRequests);
@@ -35,7 +36,7 @@ function runLoad(job) {
     if (problems.length < 5) problems.push(problem);
   };
 
-  const request = { method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json' } };
+  const request = { method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json', ...headers } };
   if (method === 'chat.start') {
     request.body = chatStartBody('b-1');
   } else if (method === 'chat.message') {

@@ -8,11 +8,13 @@
  * The baselines run at every concurrency of the mode, as runs of the chat.start cell.
  *
  *   smoke  single target, chat.start + chat.message (memory), c=1, 1 repeat x 1 s, baselines;
- *          task flows on single/memory, c=2, 1 s
- *   quick  chat.start and chat.message, memory store, c=64, 2 repeats x 3 s, baselines; task
- *          flows on single/memory, nginx-finance/redis, nginx-finance-x2/redis, c=16, 2 x 4 s
+ *          single+auth and single+ratelimit at chat.start; task flows on single/memory, c=2, 1 s
+ *   quick  chat.start and chat.message, memory store, c=64, 2 repeats x 3 s, baselines;
+ *          single+auth and single+ratelimit at chat.start; task flows on single/memory,
+ *          nginx-finance/redis, nginx-finance-x2/redis, c=16, 2 x 4 s
  *   full   chat.start and chat.message x memory and redis x c=1,16,64, 2 repeats x 4 s,
- *          baselines; task flows as quick plus single/redis, c=16, 2 x 6 s
+ *          baselines; the variants of quick plus nginx-finance-x2+ratelimit/redis at chat.start
+ *          c=64; task flows as quick plus single/redis, c=16, 2 x 6 s
  *
  * The task rows ("method" `tasks`, bench/lib/task-flows.mjs) have their own cells (target and
  * store), concurrency and duration: a flow takes TASK_SETTINGS.workMs and more, so a run needs
@@ -22,9 +24,46 @@
  * nginx-finance-x2 is left out of chat.message with the memory store: each replica has its
  * own chats, so round robin sends half the messages to a replica that does not know the chat
  * (-43001), by design; with Redis any replica serves any chat.
+ *
+ * Variants (`mode.variants`): a target started with one more setting, measured at chat.start
+ * next to the same target without it, in the same cell (the variant's run right after its base
+ * target's, both orders reversed in even repeats), so the two compare:
+ *
+ *   auth       AUTH_JWT_SECRET set; every request sends the same valid bearer token with the
+ *              scopes chat.start needs (a verified token is cached, so the hot path is the
+ *              cache hit and the scope check). Budget: >= AUTH_BUDGET of the row without auth.
+ *   ratelimit  RATE_LIMIT_CALLER and RATE_LIMIT_AGENT set so high that nothing is refused: what
+ *              counting costs. In memory on the single server; in Redis (the counters every
+ *              replica shares) on nginx-finance-x2 with the redis store.
+ *
+ * A variant's base row is added to the cell when the mode does not run it there anyway (quick
+ * runs no chat cell with Redis: the pair nginx-finance-x2 / nginx-finance-x2+ratelimit is added).
  */
 export const CHAT_METHODS = ['chat.start', 'chat.message'];
 export const TASKS = 'tasks';
+
+export const VARIANT_NAMES = ['auth', 'ratelimit'];
+/** The auth row must reach this share of the req/s of the same target without auth (issue 10). */
+export const AUTH_BUDGET = 0.85;
+/** RATE_LIMIT_CALLER and RATE_LIMIT_AGENT of the ratelimit variant: far above what one run sends (~20,000/s). */
+export const RATE_LIMIT_SETTING = '1000000/1s';
+
+/** 'single+auth' for target single with variant auth. */
+export const variantTarget = (target, variant) => `${target}+${variant}`;
+
+/** 'single+auth' -> { base: 'single', variant: 'auth' }; 'single' -> { base: 'single', variant: null }. */
+export function splitTarget(name) {
+  const i = name.indexOf('+');
+  return i === -1 ? { base: name, variant: null } : { base: name.slice(0, i), variant: name.slice(i + 1) };
+}
+
+/** The variant cells (quick: the single server's only; the Redis pair would add 2 x 2 runs and 3 processes). */
+const VARIANT_CELLS = [
+  { target: 'single', store: 'memory', variant: 'auth' },
+  { target: 'single', store: 'memory', variant: 'ratelimit' },
+  { target: 'nginx-finance-x2', store: 'redis', variant: 'ratelimit' },
+];
+const SINGLE_VARIANT_CELLS = VARIANT_CELLS.filter((v) => v.target === 'single');
 
 /**
  * What the servers of every deployment are started with for the task rows (targets.mjs), and
@@ -54,6 +93,8 @@ export const MODES = {
     warmupS: 0.5,
     poolSize: 16,
     tasks: { cells: [{ target: 'single', store: 'memory' }], concurrency: 2, durationS: 1, warmupS: 0.5 },
+    // Only those whose base target the mode runs: single's here (`--targets nginx-finance-x2` for the Redis one).
+    variants: { cells: VARIANT_CELLS, method: 'chat.start', concurrency: 1 },
   },
   quick: {
     targets: ['single', 'finance', 'nginx-finance', 'nginx-finance-x2'],
@@ -74,6 +115,7 @@ export const MODES = {
       durationS: 4,
       warmupS: 1,
     },
+    variants: { cells: SINGLE_VARIANT_CELLS, method: 'chat.start', concurrency: 64 },
   },
   full: {
     targets: ['single', 'finance', 'nginx-finance', 'nginx-finance-x2'],
@@ -95,6 +137,7 @@ export const MODES = {
       durationS: 6,
       warmupS: 1,
     },
+    variants: { cells: VARIANT_CELLS, method: 'chat.start', concurrency: 64 },
   },
 };
 
@@ -108,6 +151,35 @@ export function skipped(target, method, store) {
   return target === 'nginx-finance-x2' && method === 'chat.message' && store === 'memory';
 }
 
+/** The stores of the chat cells: the mode's, then those only a variant needs (quick: redis). */
+export function chatStores(mode) {
+  const stores = mode.methods.length > 0 ? [...mode.stores] : [];
+  for (const v of mode.variants.cells) if (!stores.includes(v.store)) stores.push(v.store);
+  return stores;
+}
+
+/**
+ * The targets of one chat cell, in order: the mode's targets, each followed by its variants; a
+ * variant's base target joins the cell when the mode does not run it there.
+ */
+export function cellTargets(mode, method, store, concurrency) {
+  const own = mode.methods.includes(method) && mode.stores.includes(store) ? mode.targets.filter((t) => !skipped(t, method, store)) : [];
+  const variants =
+    method === mode.variants.method && concurrency === mode.variants.concurrency
+      ? mode.variants.cells.filter((v) => v.store === store)
+      : [];
+  const bases = [...own];
+  for (const v of variants) if (!bases.includes(v.target)) bases.push(v.target);
+  return bases.flatMap((t) => [t, ...variants.filter((v) => v.target === t).map((v) => variantTarget(t, v.variant))]);
+}
+
+/** The chat concurrencies: the mode's (the variants' is one of them, else added). */
+function chatConcurrencies(mode) {
+  const list = [...mode.concurrencies];
+  if (mode.variants.cells.length > 0 && !list.includes(mode.variants.concurrency)) list.push(mode.variants.concurrency);
+  return list.sort((a, b) => a - b);
+}
+
 /**
  * The ordered list of runs: { repeat, method, store, concurrency, target, baseline }.
  * `baseline` is true for node-http / express (store null). The task cells come after the chat
@@ -115,15 +187,16 @@ export function skipped(target, method, store) {
  */
 export function schedule(mode) {
   const rounds = [];
+  const methods = [...new Set([...mode.methods, ...(mode.variants.cells.length > 0 ? [mode.variants.method] : [])])];
   for (let repeat = 1; repeat <= mode.repeats; repeat++) {
     const runs = [];
-    for (const concurrency of mode.concurrencies) {
+    for (const concurrency of chatConcurrencies(mode)) {
       for (const name of baselines(mode))
         runs.push({ repeat, method: 'chat.start', store: null, concurrency, target: name, baseline: true });
-      for (const method of mode.methods) {
-        for (const store of mode.stores) {
-          for (const target of mode.targets) {
-            if (!skipped(target, method, store)) runs.push({ repeat, method, store, concurrency, target, baseline: false });
+      for (const method of methods) {
+        for (const store of chatStores(mode)) {
+          for (const target of cellTargets(mode, method, store, concurrency)) {
+            runs.push({ repeat, method, store, concurrency, target, baseline: false });
           }
         }
       }
@@ -137,8 +210,10 @@ export function schedule(mode) {
 }
 
 /**
- * The deployments a mode needs: every (target, store) pair of the chat cells and of the task
- * cells, once each, with the methods it serves: [{ target, store, methods }].
+ * The deployments a mode needs: every (target, store) pair of the chat cells, the variant
+ * cells (the variant and its base) and the task cells, once each, with the methods it serves:
+ * [{ target, store, methods }]. The first is a plain target of the mode (the baselines copy its
+ * chat.start reply).
  */
 export function deployments(mode) {
   const out = [];
@@ -152,6 +227,10 @@ export function deployments(mode) {
       for (const method of mode.methods) if (!skipped(target, method, store)) add(target, store, method);
     }
   }
+  for (const v of mode.variants.cells) {
+    add(v.target, v.store, mode.variants.method);
+    add(variantTarget(v.target, v.variant), v.store, mode.variants.method);
+  }
   for (const { target, store } of mode.tasks.cells) add(target, store, TASKS);
   return out;
 }
@@ -160,7 +239,13 @@ export function deployments(mode) {
 export function budget(mode, runs) {
   const deps = deployments(mode);
   const processes =
-    deps.reduce((n, d) => n + (d.target === 'nginx-finance-x2' ? 3 : d.target === 'nginx-finance' ? 2 : 1), 0) + baselines(mode).length;
+    deps.reduce((n, d) => {
+      const { base } = splitTarget(d.target);
+      return n + (base === 'nginx-finance-x2' ? 3 : base === 'nginx-finance' ? 2 : 1);
+    }, 0) +
+    baselines(mode).length +
+    // the rate-limit probe: one more short-lived server per memory ratelimit variant
+    mode.variants.cells.filter((v) => v.variant === 'ratelimit' && v.store === 'memory').length;
   const taskRuns = runs.filter((r) => r.method === TASKS).length;
   // A task run ends with its drain: the flows in flight finish (about one flow, workMs and more).
   const drainS = TASK_SETTINGS.workMs / 1000 + 0.3;

@@ -1,8 +1,9 @@
 /**
  * Turns raw runs into the summary rows (median of the repeats, and their spread), the ratios
- * to the two baselines, and the printed tables. Pure functions: the load worker uses
- * `percentile` too.
+ * to the two baselines, the variant rows against the same target without the variant, and the
+ * printed tables. Pure functions: the load worker uses `percentile` too.
  */
+import { AUTH_BUDGET, splitTarget } from './plan.mjs';
 
 /** The q-quantile of the first n values of an ascending array (nearest rank); null when n = 0. */
 export function percentile(sorted, n, q) {
@@ -296,4 +297,83 @@ export function processTable(processes) {
     ]),
     2,
   );
+}
+
+/**
+ * Every variant row (`single+auth`, ...) against its base row (the same target without the
+ * variant, same method, store and concurrency, same session): req/s ratio of the medians, the
+ * ratio of each repeat's pair of runs (they ran next to each other), latency and CPU-per-request
+ * ratios, and for the auth row its budget (>= AUTH_BUDGET) and whether it was met.
+ */
+export function compareVariants(rows, runs) {
+  const out = [];
+  const div = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);
+  for (const row of rows) {
+    if (row.baseline || isTasks(row)) continue;
+    const { base, variant } = splitTarget(row.target);
+    if (variant === null) continue;
+    const same = (r, target) =>
+      !r.baseline && r.method === row.method && r.store === row.store && r.concurrency === row.concurrency && r.target === target;
+    const b = rows.find((r) => same(r, base));
+    if (!b) continue;
+    const perRepeat = runs
+      .filter((r) => same(r, row.target))
+      .map((v) => div(v.load.rps, runs.find((r) => same(r, base) && r.repeat === v.repeat)?.load.rps))
+      .filter((x) => x !== null);
+    const ratio = div(row.rps.median, b.rps.median);
+    const budget = variant === 'auth' ? AUTH_BUDGET : null;
+    out.push({
+      target: row.target,
+      variant,
+      base,
+      method: row.method,
+      store: row.store,
+      concurrency: row.concurrency,
+      rps: row.rps.median,
+      baseRps: b.rps.median,
+      ratio,
+      perRepeat,
+      p50Ratio: div(row.latencyMs.p50, b.latencyMs.p50),
+      p99Ratio: div(row.latencyMs.p99, b.latencyMs.p99),
+      cpuPerRequestRatio: div(row.cpuSPer1k, b.cpuSPer1k),
+      errors: row.errors,
+      budget,
+      within: budget === null || ratio === null ? null : ratio >= budget,
+    });
+  }
+  return out;
+}
+
+/** The variant rows against their base rows (compareVariants). */
+export function variantsTable(comparisons) {
+  const headers = ['row', 'store', 'vs', 'c', 'req/s', 'vs req/s', 'ratio', 'per repeat', 'p50', 'p99', 'CPU/req', 'budget'];
+  return table(
+    headers,
+    comparisons.map((c) => [
+      c.target,
+      c.store,
+      c.base,
+      c.concurrency,
+      fmt(c.rps),
+      fmt(c.baseRps),
+      ratio(c.ratio),
+      c.perRepeat.map(ratio).join(' ') || '-',
+      ratio(c.p50Ratio),
+      ratio(c.p99Ratio),
+      ratio(c.cpuPerRequestRatio),
+      c.budget === null ? '-' : `>=${c.budget.toFixed(2)}x ${c.within ? 'ok' : 'OUTSIDE'}`,
+    ]),
+  );
+}
+
+/** One line per variant row outside its budget (the bench flags it; it does not fail). */
+export function budgetFlags(comparisons) {
+  return comparisons
+    .filter((c) => c.within === false)
+    .map(
+      (c) =>
+        `FLAG: ${c.target} (${c.store}, ${c.method}, c=${c.concurrency}) reached ${ratio(c.ratio)} of ${c.base}'s req/s ` +
+        `(per repeat ${c.perRepeat.map(ratio).join(', ')}; CPU per request ${ratio(c.cpuPerRequestRatio)}): ` +
+        `outside its budget of >= ${c.budget.toFixed(2)}x (within ${Math.round((1 - c.budget) * 100)} %)`,
+    );
 }

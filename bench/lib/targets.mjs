@@ -6,22 +6,29 @@
  *   finance           services/finance, POST /arc, direct
  *   nginx-finance     one finance process behind nginx, POST /arc/finance
  *   nginx-finance-x2  two finance processes behind nginx (round robin), POST /arc/finance
+ * A variant target (`single+auth`, `nginx-finance-x2+ratelimit`: plan.mjs) is its base target
+ * started with the variant's settings (`extraEnv`, from variants.mjs).
  * Baselines (no store): node-http and express (bench/baselines/), POST /arc.
  *
  * Processes are started with @arc/devkit's startProcess (the same as the tests and the cluster),
  * polling GET /health every 10 ms so that the start-up time - spawn until the first 200 - is
- * measured; nginx is started with cluster.cjs's startGateway, the same configuration as `npm run
- * cluster`. Server output (LOG_LEVEL=info: one JSON line per request) goes to a pipe that is
+ * measured; nginx is rendered by nginx/render.cjs (writeStandalone), the configuration of `npm
+ * run cluster` but in the benchmark profile: no per-address request rate (`limit_req`, which
+ * would refuse most of one address's tens of thousands of requests a second). Server output (LOG_LEVEL=info: one JSON line per request) goes to a pipe that is
  * drained and thrown away (the byte count and the last 8 kB are kept), never to the terminal.
  * devkit remembers every process started, so killAll() can end them on any exit path.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ROOT, findNginx, freePort, killAll, manifest, startProcess } from '@arc/devkit';
+import { splitTarget } from './plan.mjs';
 import { childPids } from './proc-stats.mjs';
 
 export { ROOT, killAll };
 const require = createRequire(import.meta.url);
-const cluster = require('../../scripts/lib/cluster.cjs');
+const { writeStandalone } = require('../../nginx/render.cjs');
 
 const HOST = '127.0.0.1';
 const FINANCE = manifest.service('finance');
@@ -38,8 +45,30 @@ export const BASELINES = {
   express: { label: 'baseline express 5', entry: 'bench/baselines/express.mjs' },
 };
 
+/** What a variant adds to its base target's label. */
+const VARIANT_LABELS = { auth: 'bearer token', ratelimit: 'rate limits' };
+
+/** A target's spec, a variant's (`base+variant`) being its base target's with the variant named. */
+export function targetSpec(name) {
+  const { base, variant } = splitTarget(name);
+  const spec = TARGETS[base];
+  if (!spec || (variant !== null && !VARIANT_LABELS[variant])) throw new Error(`unknown target ${name}`);
+  return variant === null ? { ...spec, base, variant } : { ...spec, base, variant, label: `${spec.label}, ${VARIANT_LABELS[variant]}` };
+}
+
 /** Whether nginx can be run here (the gateway targets need it). */
 export const nginxInstalled = () => findNginx() !== null;
+
+/**
+ * Settings of the environment the bench runs in that would change what a plain target measures
+ * (a developer's exported AUTH_JWT_SECRET, a rate limit, CORS): never passed on to a server; a
+ * variant sets its own.
+ */
+const unsetSettings = () => [
+  'REDIS_URL',
+  'REDIS_KEY_PREFIX',
+  ...Object.keys(process.env).filter((k) => /^(AUTH_|RATE_LIMIT_|CORS_)/.test(k)),
+];
 
 /**
  * Starts `node <entry>` with `env` (and no REDIS_URL / REDIS_KEY_PREFIX from this environment)
@@ -54,7 +83,7 @@ async function spawnNode({ name, entry, env, timeoutMs = 20_000 }) {
     command: process.execPath,
     args: [entry],
     env: { PORT: String(port), HOST, ...env },
-    unsetEnv: ['REDIS_URL', 'REDIS_KEY_PREFIX'],
+    unsetEnv: unsetSettings(),
     healthUrl: `${url}/health`,
     pollMs: 10,
     timeoutMs,
@@ -73,21 +102,41 @@ async function spawnNode({ name, entry, env, timeoutMs = 20_000 }) {
   };
 }
 
-/** nginx (cluster.cjs startGateway) in front of finance `servers`; its workers are found in /proc. */
+/**
+ * nginx in front of finance `servers`, as cluster.cjs's startGateway starts it (one worker, its
+ * files in a temporary directory) but with the benchmark profile of the site: reqLimitPerIp
+ * false. Throws if the rendered configuration still has a limit_req. Its workers are found in /proc.
+ */
 async function startNginx(name, servers) {
   const t0 = performance.now();
-  const gw = await cluster.startGateway({ services: { [FINANCE.id]: { servers, agents: [...FINANCE.agents] } }, host: HOST });
+  const port = await freePort(HOST);
+  const dir = mkdtempSync(join(tmpdir(), 'arc-bench-gateway-'));
+  let proc;
+  try {
+    const services = { [FINANCE.id]: { servers, agents: [...FINANCE.agents] } };
+    const { args, prefix } = writeStandalone(dir, { listen: `${HOST}:${port}`, services, reqLimitPerIp: false }, { workerProcesses: 1 });
+    if (/^\s*limit_req\s/m.test(readFileSync(join(prefix, 'arc.conf'), 'utf8'))) {
+      throw new Error('the gateway configuration has a limit_req although the benchmark renders it with reqLimitPerIp: false');
+    }
+    proc = await startProcess({ name, command: findNginx(), args, healthUrl: `http://${HOST}:${port}/health`, pollMs: 10 });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const startupMs = performance.now() - t0;
   return {
     name,
     role: 'nginx',
-    pid: gw.pid,
-    workers: childPids(gw.pid),
-    url: gw.url,
+    pid: proc.pid,
+    workers: childPids(proc.pid),
+    url: `http://${HOST}:${port}`,
     startupMs,
     logBytes: () => 0,
-    tail: () => gw.output().slice(-8192),
-    stop: () => gw.stop('SIGTERM'),
+    tail: () => proc.output().slice(-8192),
+    stop: async () => {
+      await proc.stop('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -108,19 +157,21 @@ export function taskServerEnv(settings, secret) {
   };
 }
 
+/** The Redis key prefix of a target's servers: `<run prefix><target>:` (`+` is not allowed there: `single.auth`). */
+export const targetKeyPrefix = (redis, target) => `${redis.keyPrefix}${target.replace('+', '.')}:`;
+
 /**
  * Starts one target with one store. `redis` = { url, keyPrefix } or null for the in-memory
- * store; `extraEnv` is added to every server's environment (taskServerEnv). Processes start one
- * after another, so each start-up time is measured alone.
- * Resolves { id, target, store, label, url (the POST address), processes, pids(), stop() }.
+ * store; `extraEnv` is added to every server's environment (taskServerEnv, and a variant's
+ * settings). Processes start one after another, so each start-up time is measured alone.
+ * Resolves { id, target, variant, store, label, url (the POST address), processes, pids(), stop() }.
  */
 export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
-  const spec = TARGETS[target];
-  if (!spec) throw new Error(`unknown target ${target}`);
+  const spec = targetSpec(target);
   // chat.start runs create chats and never end them (a quick run makes ~100,000): lift the
   // in-memory store's cap on active chats, which would otherwise turn the rest into -41011.
   const env = { ...extraEnv, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', MAX_ACTIVE_CHATS_PER_AGENT: '10000000' };
-  if (store === 'redis') Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${redis.keyPrefix}${target}:` });
+  if (store === 'redis') Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: targetKeyPrefix(redis, target) });
   const processes = [];
   const stopAll = () =>
     Promise.all(
@@ -132,7 +183,11 @@ export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
   try {
     let url;
     if (spec.replicas === 0) {
-      const p = await spawnNode({ name: `${target}/${store}`, entry: spec.entry, env: { ...env, SERVER_ID: `bench-${target}-${runTag}` } });
+      const p = await spawnNode({
+        name: `${target}/${store}`,
+        entry: spec.entry,
+        env: { ...env, SERVER_ID: `bench-${target.replace('+', '-')}-${runTag}` },
+      });
       processes.push(p);
       url = `${p.url}/arc`;
     } else {
@@ -141,7 +196,7 @@ export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
           await spawnNode({
             name: `${target}/${store}#${i}`,
             entry: spec.entry,
-            env: { ...env, SERVER_ID: `bench-${target}-${i}-${runTag}` },
+            env: { ...env, SERVER_ID: `bench-${target.replace('+', '-')}-${i}-${runTag}` },
           }),
         );
       }
@@ -152,7 +207,7 @@ export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
       processes.push(gw);
       url = `${gw.url}/arc/${FINANCE.id}`;
     }
-    return deployment({ id: `${target}/${store}`, target, store, label: spec.label, url, processes, stop: stopAll });
+    return deployment({ id: `${target}/${store}`, target, variant: spec.variant, store, label: spec.label, url, processes, stop: stopAll });
   } catch (err) {
     await stopAll();
     throw err;
@@ -166,6 +221,7 @@ export async function startBaseline(name, replyBody) {
   return deployment({
     id: `baseline/${name}`,
     target: name,
+    variant: null,
     store: null,
     label: spec.label,
     url: `${p.url}/arc`,

@@ -1,17 +1,20 @@
 /**
  * The benchmark harness (`npm run bench`, bench/run.mjs) works, without running a benchmark:
  * `--smoke` starts the single server and both baselines, runs chat.start and chat.message for
- * 1 s at c=1 and the task row (task.create → task.subscribe → TASK_COMPLETED webhook) for 1 s
- * at c=2, and writes its JSON. Checked here: the run ends cleanly, the JSON has the shape
- * bench/README.md describes, every request was a correct ARC success, every task's webhook came
- * and verified, and no process is left.
+ * 1 s at c=1, the variant rows (chat.start on the single server with auth - the same bearer
+ * token on every request - and with rate limits nothing reaches) next to the plain row, and the
+ * task row (task.create → task.subscribe → TASK_COMPLETED webhook) for 1 s at c=2, and writes
+ * its JSON. Checked here: the run ends cleanly, the JSON has the shape bench/README.md
+ * describes, every request was a correct ARC success, the auth row's server refused requests
+ * without the token (so the row cannot measure an open server), every task's webhook came and
+ * verified, and no process is left. With nginx and Redis, the Redis rate-limit row too.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '@arc/devkit';
+import { freePort, testNeeding } from '@arc/devkit';
 import { ROOT } from './support/processes';
 
 const run = promisify(execFile);
@@ -49,13 +52,48 @@ interface Run {
   target: string;
   concurrency: number;
   baseline: boolean;
-  load: Load;
+  repeat: number;
+  load: Load & { statusCodes: Record<string, number> };
   processes: { pid: number; cpuS: number; rssPeakKb: number }[];
   cpuSPer1k: number;
   rssPeakKbTotal: number;
 }
+interface AuthCheck {
+  ok: boolean;
+  checks: { what: string; status: number; code: number | null; ok: boolean }[];
+}
+interface VariantChecks {
+  before?: AuthCheck;
+  after?: AuthCheck;
+  probe?: { ok: boolean; statuses: number[]; code: number | null; pid: number };
+  counterKeys?: number;
+}
+interface Comparison {
+  target: string;
+  variant: string;
+  base: string;
+  store: string;
+  concurrency: number;
+  rps: number;
+  baseRps: number;
+  ratio: number;
+  perRepeat: number[];
+  cpuPerRequestRatio: number;
+  errors: number;
+  budget: number | null;
+  within: boolean | null;
+}
 interface Result {
-  meta: { mode: string; wallS: number; chatStartReplyBytes: number; clkTck: number; tasks: { workMs: number } | null };
+  meta: {
+    mode: string;
+    wallS: number;
+    chatStartReplyBytes: number;
+    clkTck: number;
+    tasks: { workMs: number } | null;
+    skipped: string[];
+    variants: { settings: { ratelimit: Record<string, string> }; checks: Record<string, VariantChecks> } | null;
+    redisKeysDeleted?: number | string;
+  };
   runs: Run[];
   warmups: unknown[];
   summary: {
@@ -67,11 +105,13 @@ interface Result {
     flows?: { delivered: number; missed: number; createdPerS: number };
   }[];
   processes: { name: string; pid: number; startupMs: number; hwmKb: number; cpuS: number }[];
+  comparisons: Comparison[];
 }
 
 let dir: string;
 let result: Result;
 let stdout: string;
+let json: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -79,21 +119,25 @@ beforeAll(async () => {
   const env = { ...process.env };
   delete env.npm_config_quick;
   delete env.npm_config_smoke;
-  ({ stdout } = await run(process.execPath, ['bench/run.mjs', '--smoke', '--out', out], { cwd: ROOT, env, timeout: 50_000 }));
-  result = JSON.parse(readFileSync(out, 'utf8')) as Result;
-}, 60_000);
+  ({ stdout } = await run(process.execPath, ['bench/run.mjs', '--smoke', '--out', out], { cwd: ROOT, env, timeout: 80_000 }));
+  json = readFileSync(out, 'utf8');
+  result = JSON.parse(json) as Result;
+}, 90_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('runs chat.start, chat.message and the task row on the single server and both baselines, with zero errors', () => {
+test('runs chat.start, chat.message, the variant rows and the task row on the single server and both baselines, with zero errors', () => {
   expect(result.meta.mode).toBe('smoke');
+  expect(result.meta.skipped).toEqual([]);
   const cells = result.runs.map((r) => `${r.baseline ? 'baseline' : r.method}/${r.target}/c${r.concurrency}`).sort();
   expect(cells).toEqual([
     'baseline/express/c1',
     'baseline/node-http/c1',
     'chat.message/single/c1',
+    'chat.start/single+auth/c1',
+    'chat.start/single+ratelimit/c1',
     'chat.start/single/c1',
     'tasks/single/c2',
   ]);
@@ -140,6 +184,55 @@ test('the task row: every task created and subscribed to got its TASK_COMPLETED 
   expect(stdout).toContain("Where a flow's time goes");
 });
 
+test('the auth row: its server refused a request without a token and one without the chat scope, before and after the runs, and served the token', () => {
+  const checks = result.meta.variants?.checks['single+auth/memory'];
+  for (const when of [checks?.before, checks?.after]) {
+    expect(when?.ok).toBe(true);
+    expect(when?.checks.map((c) => [c.what, c.status, c.code])).toEqual([
+      ['no token', 401, -44001],
+      ['token without arc.chat.controller', 403, -44003],
+      ['the bench token', 200, null],
+    ]);
+  }
+  const run = result.runs.find((r) => r.target === 'single+auth')!;
+  expect(run).toMatchObject({ method: 'chat.start', store: 'memory' });
+  expect(run.load.requests).toBeGreaterThan(0);
+  expect(Object.keys(run.load.statusCodes)).toEqual(['200']); // every reply a 200, none a 401 or 403
+  expect(run.load.sampled).toBeGreaterThan(0); // parsed as chat.start successes
+  // The token is never printed nor written (a JWT starts with the base64 of '{"alg"').
+  expect(stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+  expect(json).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+});
+
+test('the rate-limit row: a probe server refused the 3rd request under RATE_LIMIT_CALLER=2/1h; the row itself was never refused', () => {
+  expect(result.meta.variants?.settings.ratelimit).toEqual({ RATE_LIMIT_CALLER: '1000000/1s', RATE_LIMIT_AGENT: '1000000/1s' });
+  const probe = result.meta.variants?.checks['single+ratelimit/memory']?.probe;
+  expect(probe).toMatchObject({ ok: true, statuses: [200, 200, 429], code: -44007 });
+  expect(() => process.kill(probe!.pid, 0)).toThrow(); // stopped
+  const run = result.runs.find((r) => r.target === 'single+ratelimit')!;
+  expect(run.load.requests).toBeGreaterThan(0);
+  expect(Object.keys(run.load.statusCodes)).toEqual(['200']);
+});
+
+test('compares each variant row with the same target without it, and flags the auth row outside its budget without failing', () => {
+  expect(result.comparisons.map((c) => `${c.target} vs ${c.base}`).sort()).toEqual(['single+auth vs single', 'single+ratelimit vs single']);
+  for (const c of result.comparisons) {
+    expect(c).toMatchObject({ store: 'memory', concurrency: 1, errors: 0 });
+    expect(c.rps).toBeGreaterThan(0);
+    expect(c.baseRps).toBeGreaterThan(0);
+    expect(c.ratio).toBeCloseTo(c.rps / c.baseRps, 10);
+    expect(c.perRepeat).toHaveLength(1);
+    expect(c.cpuPerRequestRatio).toBeGreaterThan(0);
+  }
+  const auth = result.comparisons.find((c) => c.variant === 'auth')!;
+  expect(auth.budget).toBe(0.85);
+  expect(auth.within).toBe(auth.ratio >= 0.85);
+  expect(result.comparisons.find((c) => c.variant === 'ratelimit')).toMatchObject({ budget: null, within: null });
+  expect(stdout).toContain('Auth and rate limits');
+  // Outside the budget (a 1 s run at c=1 on a busy machine may be): a FLAG line, and still exit 0 (run() resolved).
+  expect(stdout.includes('FLAG: single+auth')).toBe(!auth.within);
+});
+
 test('summarizes with ratios to both baselines, and per-process start-up, peak RSS and CPU', () => {
   expect(result.meta.chatStartReplyBytes).toBeGreaterThan(100);
   expect(result.meta.clkTck).toBeGreaterThan(0);
@@ -147,7 +240,13 @@ test('summarizes with ratios to both baselines, and per-process start-up, peak R
   expect(start?.errors).toBe(0);
   expect(start?.ratios['node-http']?.rps).toBeGreaterThan(0);
   expect(start?.ratios.express?.p99).toBeGreaterThan(0);
-  expect(result.processes.map((p) => p.name).sort()).toEqual(['baseline/express', 'baseline/node-http', 'single/memory']);
+  expect(result.processes.map((p) => p.name).sort()).toEqual([
+    'baseline/express',
+    'baseline/node-http',
+    'single+auth/memory',
+    'single+ratelimit/memory',
+    'single/memory',
+  ]);
   for (const p of result.processes) {
     expect(p.startupMs).toBeGreaterThan(0);
     expect(p.hwmKb).toBeGreaterThan(0);
@@ -169,13 +268,13 @@ test('leaves out what the machine cannot run, says so and records it (no nginx h
   delete env.npm_config_smoke;
   const { stdout: text } = await run(
     process.execPath,
-    ['bench/run.mjs', '--smoke', '--targets', 'single,nginx-finance', '--duration', '0.5', '--out', out],
+    ['bench/run.mjs', '--smoke', '--targets', 'single,nginx-finance', '--variants', 'none', '--duration', '0.5', '--out', out],
     { cwd: ROOT, env, timeout: 50_000 },
   );
   expect(text).toContain('SKIPPED nginx-finance: nginx is not installed');
   const skipped = JSON.parse(readFileSync(out, 'utf8')) as Result & { meta: { skipped: string[] } };
   expect(skipped.meta.skipped).toEqual([expect.stringContaining('nginx-finance: nginx is not installed')]);
-  expect(new Set(skipped.runs.map((r) => r.target))).toEqual(new Set(['single', 'node-http', 'express']));
+  expect(new Set(skipped.runs.map((r) => r.target))).toEqual(new Set(['single', 'node-http', 'express'])); // --variants none
 }, 60_000);
 
 test('leaves out the task rows that need nginx or Redis, says so for each, and still runs the others', async () => {
@@ -202,7 +301,7 @@ test('leaves out the task rows that need nginx or Redis, says so for each, and s
   expect(partial.runs[0]!.load.flows!.delivered).toBeGreaterThan(0);
 }, 60_000);
 
-test('refuses an unknown target or method with a usage message, not a stack trace', async () => {
+test('refuses an unknown target, method or variant with a usage message, not a stack trace', async () => {
   const failure = await run(process.execPath, ['bench/run.mjs', '--targets', 'single,nope'], { cwd: ROOT }).then(
     () => null,
     (err: unknown) => err,
@@ -220,4 +319,45 @@ test('refuses an unknown target or method with a usage message, not a stack trac
     code: 2,
     stderr: expect.stringContaining('bench: --methods: unknown nope; choose from chat.start, chat.message, tasks'),
   });
+  const badVariant = await run(process.execPath, ['bench/run.mjs', '--variants', 'auth,nope'], { cwd: ROOT }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(badVariant).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('bench: --variants: unknown nope; choose from auth, ratelimit'),
+  });
 });
+
+testNeeding(['nginx', 'redis'])(
+  'the Redis rate-limit row: two finance replicas behind nginx count in Redis, next to the same deployment without limits',
+  async () => {
+    const out = join(dir, 'redis-ratelimit.json');
+    const env = { ...process.env };
+    delete env.npm_config_quick;
+    delete env.npm_config_smoke;
+    const { stdout: text } = await run(
+      process.execPath,
+      ['bench/run.mjs', '--smoke', '--targets', 'nginx-finance-x2', '--methods', 'chat.start', '--duration', '0.5', '--out', out],
+      { cwd: ROOT, env, timeout: 80_000 },
+    );
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Result;
+    expect(r.meta.skipped).toEqual([]);
+    const rows = r.runs.filter((x) => !x.baseline).map((x) => `${x.target}/${x.store}`);
+    expect(rows.sort()).toEqual(['nginx-finance-x2+ratelimit/redis', 'nginx-finance-x2/memory', 'nginx-finance-x2/redis']);
+    for (const x of r.runs) {
+      expect(x.load.requests).toBeGreaterThan(0);
+      expect(x.load.non2xx + x.load.connErrors + x.load.timeouts + x.load.badBodies).toBe(0);
+    }
+    // The counters were in Redis while the warm-up ran: the caller's and the agent's.
+    expect(r.meta.variants?.checks['nginx-finance-x2+ratelimit/redis']?.counterKeys).toBeGreaterThanOrEqual(2);
+    expect(r.comparisons).toEqual([
+      expect.objectContaining({ target: 'nginx-finance-x2+ratelimit', base: 'nginx-finance-x2', store: 'redis', budget: null }),
+    ]);
+    expect(r.comparisons[0]!.ratio).toBeGreaterThan(0);
+    expect(text).toContain('nginx-finance-x2+ratelimit');
+    expect(r.meta.redisKeysDeleted).toEqual(expect.any(Number));
+    for (const p of r.processes) expect(() => process.kill(p.pid, 0)).toThrow();
+  },
+  90_000,
+);
