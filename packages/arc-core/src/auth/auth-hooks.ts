@@ -58,6 +58,11 @@ export function installAuth(router: ArcRouter, options: AuthOptions): AuthGuard 
   const logger = options.logger ?? router.logger;
   /** The challenge of a refused request, for onSend (the reply does not carry the error). */
   const challenges = new WeakMap<RequestState, string>();
+  /**
+   * The scope list a caller (one frozen object per cached token) was last found to satisfy: a
+   * client calling one method again and again is checked once.
+   */
+  const allowed = new WeakMap<AuthContext, readonly string[]>();
   /** Required scopes of handlers that declare their own, computed once per handler. */
   const declared = new WeakMap<RegisteredHandler, readonly string[]>();
 
@@ -112,9 +117,10 @@ export function installAuth(router: ArcRouter, options: AuthOptions): AuthGuard 
     if (caller === undefined)
       return refuse(req, authenticationFailed('missing_token', 'Authentication required: send an Authorization: Bearer token'));
     const required = scopesOf(req);
-    if (required.length > 0) {
+    if (required.length > 0 && allowed.get(caller) !== required) {
       const missing = missingScopes(required, caller.scopes);
       if (missing.length > 0) refuse(req, insufficientScope(req.method, required, caller.scopes, missing));
+      allowed.set(caller, required);
     }
     // A caller the transport vouched for (signed webhook) has no token to bind.
     if (bind && req.meta.authenticated === undefined && caller.claims[agentClaim] !== req.requestAgent) {

@@ -55,6 +55,12 @@ export class TokenVerifier {
   private readonly issuer: string[] | undefined;
   private readonly audience: string[] | undefined;
   private readonly clockTolerance: number;
+  /**
+   * The token served last, as such, with its caller: most connections send one token over and
+   * over, and comparing it costs far less than hashing it for the cache. One token only (the
+   * cache itself holds hashes), and only while its cache entry would still be usable.
+   */
+  private last: { token: string; caller: AuthContext; expiresAt: number } | undefined = undefined;
 
   /** Throws an Error naming the variable at fault when the key source or the algorithms do not fit. */
   constructor(options: TokenVerifierOptions) {
@@ -89,9 +95,14 @@ export class TokenVerifier {
    */
   verify(token: string): AuthContext | Promise<AuthContext> {
     const now = this.now();
+    const last = this.last;
+    if (last !== undefined && last.token === token && now < last.expiresAt) return last.caller;
     const key = TokenCache.keyOf(token);
-    const known = this.cache.get(key, now);
-    if (known !== undefined) return known;
+    const known = this.cache.entry(key, now);
+    if (known !== undefined) {
+      this.last = { token, caller: known.value, expiresAt: known.expiresAt };
+      return known.value;
+    }
     let pending = this.inflight.get(key);
     if (pending === undefined) {
       pending = this.verifySignature(token, key, now).finally(() => this.inflight.delete(key));
@@ -119,7 +130,10 @@ export class TokenVerifier {
       throw this.asAuthError(err);
     }
     const caller = callerFromClaims(payload);
-    this.cache.set(cacheKey, caller, typeof payload.exp === 'number' ? payload.exp * 1000 : undefined, now);
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+    this.cache.set(cacheKey, caller, expiresAt, now);
+    const until = this.cache.until(expiresAt, now);
+    if (until !== undefined) this.last = { token, caller, expiresAt: until };
     return caller;
   }
 

@@ -149,7 +149,10 @@ export class ArcRouter {
     const ctx = new RequestState(start, meta, body, this.logger);
     const hooks = this.hooks;
     try {
-      if (hooks.onRequest !== null) await runRequestHooks(hooks.onRequest, ctx);
+      if (hooks.onRequest !== null) {
+        const pending = runRequestHooks(hooks.onRequest, ctx);
+        if (pending !== undefined) await pending;
+      }
       const req = this.validator.validateEnvelope(body);
       const entry = this.agents.get(req.targetAgent);
       if (!entry) throw errors.agentNotFound(req.targetAgent, [...this.agents.keys()]);
@@ -160,7 +163,10 @@ export class ArcRouter {
       const stream = params.stream === true && (method === 'chat.start' || method === 'chat.message');
       ctx.route(req, entry.agent.id, method, params, stream);
       this.params.check(method, handler, params);
-      if (hooks.preHandler !== null) await runRequestHooks(hooks.preHandler, ctx);
+      if (hooks.preHandler !== null) {
+        const pending = runRequestHooks(hooks.preHandler, ctx);
+        if (pending !== undefined) await pending;
+      }
 
       if (!entry.limit.tryAcquire()) throw errors.capacityExceeded(entry.agent.id, entry.limit.limit);
       let reply: ArcReply;
@@ -185,7 +191,10 @@ export class ArcRouter {
           body: successEnvelope(req.id, req.requestAgent, req.targetAgent, result, req.traceId, 'traceId' in req),
         };
       }
-      if (hooks.onSend !== null) reply = await this.sendHooks(ctx, reply);
+      if (hooks.onSend !== null) {
+        const sent = this.sendHooks(ctx, reply);
+        reply = sent instanceof Promise ? await sent : sent;
+      }
       if (reply.kind === 'json') this.finished(ctx, reply.status, undefined, 'json');
       return reply;
     } catch (err) {
@@ -195,13 +204,19 @@ export class ArcRouter {
 
   // ---- pipeline helpers ----
 
-  private async sendHooks(ctx: RequestState, reply: ArcReply): Promise<ArcReply> {
-    try {
-      return await runSendHooks(this.hooks.onSend!, ctx, reply);
-    } catch (err) {
+  /** The onSend hooks; a reply, not a promise, while they all answer at once. */
+  private sendHooks(ctx: RequestState, reply: ArcReply): ArcReply | Promise<ArcReply> {
+    const cancel = (err: unknown): never => {
       if (reply.kind === 'stream') reply.cancel();
       throw err;
+    };
+    let out: ArcReply | Promise<ArcReply>;
+    try {
+      out = runSendHooks(this.hooks.onSend!, ctx, reply);
+    } catch (err) {
+      return cancel(err);
     }
+    return out instanceof Promise ? out.catch(cancel) : out;
   }
 
   private streamEnded(entry: AgentEntry, ctx: RequestState, code: number | undefined, transport: StreamTransport): void {

@@ -185,3 +185,20 @@ describe.each(ROWS)('$method', (row) => {
     });
   }
 });
+
+describe('one token, several methods', () => {
+  it('a caller allowed one method is still checked for the next (the remembered decision is per scope list)', async () => {
+    const { router } = authRouter();
+    const headers = bearer(await mint({ scope: CHAT.join(' ') }));
+    const start = () => answer(router.handle(envelope('chat.start', { initialMessage: msg }), { headers }));
+    const task = () => answer(router.handle(envelope('task.create', { initialMessage: msg }), { headers }));
+    expect((await start()).status).toBe(200);
+    expect((await start()).status).toBe(200);
+    const refused = await task();
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.details.required_scopes).toEqual(TASK);
+    expect((await start()).status).toBe(200);
+    expect((await task()).status).toBe(403);
+    await router.chatStore.dispose();
+  });
+});

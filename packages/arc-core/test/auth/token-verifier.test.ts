@@ -238,6 +238,23 @@ describe('TokenVerifier: the cache of verified tokens', () => {
     expect(callers[0]).toBe(callers[2]);
   });
 
+  it('the last token is answered without hashing, but never for another token (a forged one after a good one is refused)', async () => {
+    const clock = fakeClock();
+    const v = verifier({ cacheMaxAgeMs: 60_000 }, clock);
+    const good = await mint({ sub: 'alice' });
+    const alice = await v.verify(good);
+    expect(v.verify(good)).toBe(alice);
+    // Same header and payload, another signature: not the remembered token.
+    const forged = `${good.slice(0, good.lastIndexOf('.'))}.${'A'.repeat(43)}`;
+    expect((await refusal(v, forged)).reason).toBe('invalid_signature');
+    const bob = await v.verify(await mint({ sub: 'bob' }));
+    expect(bob.subject).toBe('bob');
+    expect(v.verify(good)).toBe(alice); // from the cache again
+    // Past the cache's age limit the remembered token is verified again, like a cached one.
+    clock.advance(61);
+    expect(v.verify(good)).toBeInstanceOf(Promise);
+  });
+
   it('the cache holds no token, only its hash', async () => {
     const v = verifier();
     const token = await mint();
