@@ -4,6 +4,7 @@
  * directly for POST /arc so the hot path skips Express's routing and body parsing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CALL_CHAIN_HEADER, parseCallChain } from '../calls/call-chain';
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
 import { UNREADABLE, errorEnvelope } from '../protocol/envelope';
@@ -61,6 +62,11 @@ class NodeRequestMeta implements RequestMeta {
 
   get headers(): IncomingMessage['headers'] {
     return this.req.headers;
+  }
+
+  /** Agent calls: the chain of the `X-Arc-Call-Chain` header, parsed only when a handler calls another agent. */
+  get callChain(): string[] | undefined {
+    return parseCallChain(this.req.headers[CALL_CHAIN_HEADER]);
   }
 
   /** Reading the peer address costs a call into libuv: only when someone asks. */

@@ -19,7 +19,7 @@ export function accessLogEntry(serverId: string, ctx: RequestState, status: numb
       agent: req.targetAgent,
       method: req.method,
       id: req.id,
-      traceId: req.traceId,
+      traceId: ctx.traceId,
       durationMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
       status,
       outcome: code === undefined ? 'result' : 'error',

@@ -12,6 +12,7 @@
  * handler, if given, runs before the chat is closed (for clean-up) and may refuse by throwing.
  */
 import type { AuthContext } from '../auth/caller';
+import type { AgentCalls } from '../calls/agent-calls';
 import { checkDeclaredScopes } from '../auth/scopes';
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
@@ -45,6 +46,8 @@ export interface HandlerContext {
   readonly locals: Record<string, unknown>;
   /** The authenticated caller (subject, scopes, claims); undefined when auth is off. */
   readonly auth: AuthContext | undefined;
+  /** Calls to other agents by id (calls/agent-calls.ts): in process when mounted here, else over HTTP. */
+  readonly agents: AgentCalls;
 }
 
 /** What a chat.start / chat.message handler may return. */

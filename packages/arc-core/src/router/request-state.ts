@@ -9,6 +9,8 @@ import type { Logger } from '../logging/logger';
 import type { SseEvent } from '../protocol/sse';
 import type { ArcRequest, ArcResponse, RequestId } from '../protocol/types';
 import type { ChatRecord } from '../state/chat-store';
+import type { AgentCallService } from '../calls/agent-call-service';
+import type { AgentCalls } from '../calls/agent-calls';
 import type { HandlerContext } from './agent';
 
 /** What the transport knows of a request besides its body. All optional: in-process calls have none. */
@@ -27,6 +29,11 @@ export interface RequestMeta {
    * verified signature): the auth hook takes it instead of asking for a bearer token.
    */
   authenticated?: AuthContext;
+  /**
+   * Agent calls (calls/): the agents this request came through, the caller last (in process
+   * directly, over HTTP from `X-Arc-Call-Chain`); undefined for a request from outside.
+   */
+  callChain?: readonly string[];
 }
 
 export interface JsonReply {
@@ -73,6 +80,8 @@ export class RequestState implements HandlerContext {
   private ownLocals: Record<string, unknown> | undefined = undefined;
   private bound: Logger | undefined = undefined;
   private controller: AbortController | undefined = undefined;
+  // Agent calls: created when a handler first reads `agents`.
+  private ownAgents: AgentCalls | undefined = undefined;
 
   constructor(
     /** performance.now() when the request arrived. */
@@ -81,6 +90,8 @@ export class RequestState implements HandlerContext {
     /** The parsed request body, before validation (for onRequest hooks). */
     readonly body: unknown,
     private readonly rootLogger: Logger,
+    /** The router's agent calls (none for a state built outside a router). */
+    private readonly callService?: AgentCallService,
   ) {}
 
   /** Fills in what routing found. */
@@ -113,6 +124,23 @@ export class RequestState implements HandlerContext {
 
   abort(): void {
     this.controller?.abort();
+  }
+
+  /**
+   * Calls to other agents (calls/agent-calls.ts), created on first use. A request without a
+   * traceId gets one here (from its traceparent, or a new one): `traceId` and the logger carry it
+   * from then on; the reply still echoes a traceId only when the request had one.
+   */
+  get agents(): AgentCalls {
+    if (this.ownAgents === undefined) {
+      if (this.callService === undefined) throw new Error('ctx.agents needs a request handled by an ArcRouter');
+      this.ownAgents = this.callService.forRequest(this);
+      if (this.traceId === undefined) {
+        this.traceId = this.ownAgents.traceId;
+        this.bound = undefined; // bound again, with the traceId, on next use
+      }
+    }
+    return this.ownAgents;
   }
 
   get logger(): Logger {

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_METADATA_BYTES, clip } from '../protocol/limits';
 import { canonicalMethod, normalizeAliasParams } from '../protocol/methods';
 import { parseJsonBody } from '../protocol/parse';
 import { ArcValidator } from '../protocol/validation';
+import { AgentCallService, type AgentCallConfig } from '../calls/agent-call-service';
 import type { ChatStore } from '../state/chat-store';
 import { MemoryChatStore } from '../state/memory-chat-store';
 import { accessLogEntry } from './access-log';
@@ -49,6 +50,8 @@ export interface RouterOptions {
   maxMetadataBytes?: number;
   /** Task store, queue, limits and the webhook sink, for agents with a task handler (onTask). */
   tasks?: Partial<TaskOptions>;
+  /** Calls from handlers to other agents (`ctx.agents`): routes, gateway, timeout, hop limit. */
+  agentCalls?: AgentCallConfig;
 }
 
 interface AgentEntry {
@@ -68,6 +71,7 @@ export class ArcRouter {
   private readonly dispatcher: Dispatcher;
   private readonly taskOptions: Partial<TaskOptions>;
   private taskService: TaskService | undefined = undefined;
+  private readonly calls: AgentCallService;
 
   constructor(options: RouterOptions) {
     this.serverId = options.serverId;
@@ -76,8 +80,11 @@ export class ArcRouter {
     this.maxConcurrent = options.maxConcurrentPerAgent ?? 100;
     this.params = new ParamsCheck(this.validator, options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
     this.taskOptions = options.tasks ?? {};
-    const invoker = new HandlerInvoker(options.handlerTimeoutMs ?? 120_000);
+    const handlerTimeoutMs = options.handlerTimeoutMs ?? 120_000;
+    const invoker = new HandlerInvoker(handlerTimeoutMs);
     this.dispatcher = new Dispatcher(new ChatLifecycle(this.chatStore, this.logger), invoker, (err, ctx) => this.asArcError(err, ctx));
+    const local = { has: (id: string) => this.agents.has(id), handle: (body: unknown, meta: RequestMeta) => this.handle(body, meta) };
+    this.calls = new AgentCallService(options.agentCalls ?? {}, local, handlerTimeoutMs);
   }
 
   /** Mounts an agent. Two agents with one id in one router is a programming error (-41010). */
@@ -146,7 +153,7 @@ export class ArcRouter {
 
   /** Handles a parsed request body. */
   async handle(body: unknown, meta: RequestMeta = {}, start = performance.now()): Promise<ArcReply> {
-    const ctx = new RequestState(start, meta, body, this.logger);
+    const ctx = new RequestState(start, meta, body, this.logger, this.calls);
     const hooks = this.hooks;
     try {
       if (hooks.onRequest !== null) {
