@@ -97,3 +97,12 @@ export { RateLimiter, installRateLimits, type RateLimitOptions, type RateLimitSt
 export { parseRateLimit, RATE_LIMIT_FORMAT, type RateLimitRule } from './limits/rate-limit-rule';
 export { MemoryRateCounterStore } from './limits/memory-rate-counter';
 export type { RateCounter, RateCounterStore, RateLimitScope } from './limits/rate-counter';
+// Agent calls (ctx.agents). HttpAgentTransport is in calls/http-transport.ts (it loads axios, so not from here).
+export { AgentCalls, type AgentCallOptions, type AgentMessageInput } from './calls/agent-calls';
+export { AgentThread } from './calls/thread';
+export { AgentCallError } from './calls/errors';
+export { DEFAULT_AGENT_CALL_TIMEOUT_MS, type AgentCallConfig } from './calls/agent-call-service';
+export type { AgentCallRequest, AgentCallTransport } from './calls/transport';
+export { AgentRoutes, type AgentRoutesOptions } from './calls/agent-routes';
+export { CALL_CHAIN_HEADER, DEFAULT_MAX_HOPS, parseCallChain } from './calls/call-chain';
+export { TRACEPARENT_HEADER, parseTraceparent, type TraceParent } from './calls/trace-context';

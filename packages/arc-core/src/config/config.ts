@@ -105,6 +105,10 @@ export interface ServiceConfig {
   readonly RATE_LIMIT_AGENT?: string;
   /** With REDIS_URL, when Redis cannot count: 'open' lets requests through (warning logged), 'closed' answers -41002 / 503. */
   readonly RATE_LIMIT_REDIS_FAILURE: 'open' | 'closed';
+  /** GET /metrics in Prometheus format (metrics/). */
+  readonly METRICS_ENABLED: boolean;
+  /** With auth on, GET /metrics needs a valid token too. */
+  readonly AUTH_PROTECT_METRICS: boolean;
 }
 
 /** Variables whose values are never shown (in errors or logs). */
@@ -188,6 +192,9 @@ const schema = {
     RATE_LIMIT_CALLER: { type: 'string' },
     RATE_LIMIT_AGENT: { type: 'string' },
     RATE_LIMIT_REDIS_FAILURE: { type: 'string', enum: ['open', 'closed'], default: 'open' },
+    // Metrics (metrics/): GET /metrics, protected like /agent-info when auth is on.
+    METRICS_ENABLED: { type: 'boolean', default: true },
+    AUTH_PROTECT_METRICS: { type: 'boolean', default: true },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;

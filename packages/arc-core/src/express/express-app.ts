@@ -1,6 +1,6 @@
 /**
  * The Express app behind ArcServer: the operational endpoints (/health, /health/live,
- * /agent-info), POST /arc for when the app is mounted in another server (ArcServer itself sends
+ * /agent-info, /metrics), POST /arc for when the app is mounted in another server (ArcServer itself sends
  * POST /arc past Express), and JSON answers for every other route and error. Every answer is
  * JSON; nothing a client sent is echoed beyond a bounded prefix.
  */
@@ -26,6 +26,10 @@ export interface ExpressAppDeps {
   /** The WWW-Authenticate challenge for an auth refusal. */
   challenge?: (err: unknown) => string | undefined;
   receiveWebhook: (req: Request, res: Response, agentId: string) => Promise<void>;
+  /** GET /metrics (Prometheus text); undefined: no such route (404). */
+  metrics?: (res: Response) => Promise<void>;
+  /** With auth protecting /metrics: as `authorize`. */
+  authorizeMetrics?: (req: Request) => Promise<unknown>;
 }
 
 export function buildExpressApp(deps: ExpressAppDeps): Express {
@@ -38,23 +42,29 @@ export function buildExpressApp(deps: ExpressAppDeps): Express {
   app.get('/health', (_req, res) => void deps.health(res));
   // Liveness: the process is up and its event loop answers (restart it if this fails).
   app.get('/health/live', (_req, res) => writeJson(res, 200, { status: 'alive', server_id: serverId }));
-  const authorize = deps.authorize;
-  if (authorize === undefined) {
-    app.get('/agent-info', (_req, res) => writeJson(res, 200, deps.agentInfo()));
-  } else {
-    app.get('/agent-info', (req, res) => {
-      authorize(req).then(
-        () => writeJson(res, 200, deps.agentInfo()),
-        (err: unknown) => {
-          const arc = err instanceof ArcError ? err : new ArcError(ArcErrorCode.Authentication, 'Authentication failed');
-          const challenge = deps.challenge?.(err);
-          if (challenge !== undefined) res.setHeader('WWW-Authenticate', challenge);
-          if (arc.retryAfter !== undefined) res.setHeader('Retry-After', String(arc.retryAfter));
-          writeJson(res, httpStatusFor(arc.code), errorEnvelope(UNREADABLE, arc, serverId));
-        },
-      );
-    });
-  }
+  /** Answers with `send` once `authorize` (if any) accepts the caller; an ARC error envelope otherwise. */
+  const guarded =
+    (authorize: ((req: Request) => Promise<unknown>) | undefined, send: (res: Response) => void | Promise<void>) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      const allowed = authorize === undefined ? Promise.resolve() : authorize(req);
+      allowed
+        .then(
+          () => send(res),
+          (err: unknown) => {
+            const arc = err instanceof ArcError ? err : new ArcError(ArcErrorCode.Authentication, 'Authentication failed');
+            const challenge = deps.challenge?.(err);
+            if (challenge !== undefined) res.setHeader('WWW-Authenticate', challenge);
+            if (arc.retryAfter !== undefined) res.setHeader('Retry-After', String(arc.retryAfter));
+            writeJson(res, httpStatusFor(arc.code), errorEnvelope(UNREADABLE, arc, serverId));
+          },
+        )
+        .catch(next);
+    };
+  const sendAgentInfo = (res: Response): void => writeJson(res, 200, deps.agentInfo());
+  if (deps.authorize === undefined) app.get('/agent-info', (_req, res) => sendAgentInfo(res));
+  else app.get('/agent-info', guarded(deps.authorize, sendAgentInfo));
+  // Prometheus scrapes (metrics/); absent without the `metrics` option, so the 404 below answers.
+  if (deps.metrics !== undefined) app.get('/metrics', guarded(deps.authorizeMetrics, deps.metrics));
   // Webhook deliveries for an agent's task.notification handler (webhook-receiver.ts).
   app.post('/webhooks/:agentId', (req, res, next) => {
     deps.receiveWebhook(req, res, String(req.params.agentId)).catch(next);

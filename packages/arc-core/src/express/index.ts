@@ -3,3 +3,4 @@ export { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS, type CorsO
 export { writeReply, writeJson } from './reply-writer';
 export { writeSse, SSE_HEADERS } from './sse-writer';
 export { runService, serverOptions, type RunServiceOptions, type ServiceDeps } from './run-service';
+export type { MetricsOptions } from '../metrics/registry';

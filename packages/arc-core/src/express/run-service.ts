@@ -51,6 +51,7 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     corsCredentials: deps.config.CORS_CREDENTIALS,
     tasks: deps.tasks,
     auth: authOptions(deps.config),
+    metrics: deps.config.METRICS_ENABLED,
     rateLimits: {
       caller: deps.config.RATE_LIMIT_CALLER,
       agent: deps.config.RATE_LIMIT_AGENT,
@@ -62,7 +63,9 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
 
 function authOptions(config: ServiceConfig): ArcServerOptions['auth'] {
   const auth = authOptionsFromConfig(config);
-  return auth === undefined ? undefined : { ...auth, protectAgentInfo: config.AUTH_PROTECT_AGENT_INFO };
+  return auth === undefined
+    ? undefined
+    : { ...auth, protectAgentInfo: config.AUTH_PROTECT_AGENT_INFO, protectMetrics: config.AUTH_PROTECT_METRICS };
 }
 
 export async function runService(

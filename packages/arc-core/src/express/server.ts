@@ -5,14 +5,16 @@
  *   server.agentHandler('finance-agent', 'chat.start', async (params, context) => 'Hello');
  *   await server.listen(8001, '0.0.0.0');
  *
- * Routes: POST /arc (any Content-Type, parsed as JSON), GET /health, GET /agent-info; other
- * verbs on /arc → 405 + `Allow: POST`; any other path → 404; all answers are JSON.
+ * Routes: POST /arc (any Content-Type, parsed as JSON), GET /health, GET /agent-info, GET /metrics
+ * (with the `metrics` option; Prometheus text); other verbs on /arc → 405 + `Allow: POST`; any
+ * other path → 404; every other answer is JSON.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Express, Response } from 'express';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/logger';
 import type { StandardMethod } from '../protocol/types';
 import type { ArcAgent, ArcHandler, HandlerOptions } from '../router/agent';
@@ -29,6 +31,8 @@ import { createWebhookReceiver } from './webhook-receiver';
 import { refuseMissingHost } from './http-errors';
 import { createHttpServer } from './http-server';
 import { writeJson } from './reply-writer';
+import { createMetricsRegistry, type MetricsOptions } from '../metrics/registry';
+import { RequestMetrics } from '../metrics/request-metrics';
 
 const CORE_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -58,11 +62,19 @@ export interface ArcServerOptions extends RouterOptions, CorsOptions {
    * `rateLimit`; checked after auth, so the caller is the token's subject when auth is on.
    */
   rateLimits?: RateLimitOptions;
+  /**
+   * GET /metrics in Prometheus format (metrics/): request counts, durations, in flight, process
+   * metrics, on a registry of this server's own (`server.metrics`). Default off; runService turns
+   * it on unless METRICS_ENABLED=false. With auth, /metrics needs a token unless `protectMetrics: false`.
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
 export interface ServerAuthOptions extends AuthOptions {
   /** GET /agent-info needs a valid token too (AUTH_PROTECT_AGENT_INFO; default true). */
   protectAgentInfo?: boolean;
+  /** GET /metrics needs a valid token too (AUTH_PROTECT_METRICS; default true). */
+  protectMetrics?: boolean;
 }
 
 export interface ListenAddress {
@@ -88,6 +100,8 @@ export class ArcServer {
   private readonly protectAgentInfo: boolean;
   private readonly rateLimitOptions: RateLimitOptions | undefined;
   private limiter: RateLimiter | undefined;
+  private readonly metricsRegistry: Registry | undefined;
+  private readonly protectMetrics: boolean;
 
   constructor(options: ArcServerOptions) {
     this.router = new ArcRouter(options);
@@ -96,6 +110,12 @@ export class ArcServer {
     this.protectAgentInfo = this.auth !== undefined && options.auth?.protectAgentInfo !== false;
     this.rateLimitOptions = options.rateLimits;
     this.installLimits();
+    // Metrics: a registry of this server's own and the onResponse hook (metrics/request-metrics.ts).
+    this.protectMetrics = this.auth !== undefined && options.auth?.protectMetrics !== false;
+    if (options.metrics !== undefined && options.metrics !== false) {
+      this.metricsRegistry = createMetricsRegistry(options.metrics === true ? {} : options.metrics);
+      this.router.addHook('onResponse', new RequestMetrics(this.metricsRegistry, this.router).onResponse);
+    }
     this.serverId = options.serverId;
     this.description = options.description ?? `ARC server ${options.serverId}`;
     this.version = options.version ?? CORE_VERSION;
@@ -141,6 +161,11 @@ export class ArcServer {
 
   get logger(): Logger {
     return this.router.logger;
+  }
+
+  /** The Prometheus registry behind GET /metrics (add your own metrics to it); undefined without the `metrics` option. */
+  get metrics(): Registry | undefined {
+    return this.metricsRegistry;
   }
 
   get isDraining(): boolean {
@@ -236,6 +261,8 @@ export class ArcServer {
       health: (res) => this.health(res),
       agentInfo: () => this.agentInfo(),
       authorize: this.protectAgentInfo ? (req) => this.auth!.authenticate(req.headers, req.socket.remoteAddress) : undefined,
+      metrics: this.metricsRegistry === undefined ? undefined : (res) => this.writeMetrics(res),
+      authorizeMetrics: this.protectMetrics ? (req) => this.auth!.authenticate(req.headers, req.socket.remoteAddress) : undefined,
       challenge: (err) => this.auth?.challenge(err),
       receiveWebhook: createWebhookReceiver({
         router: this.router,
@@ -266,6 +293,16 @@ export class ArcServer {
       const part = /^(chat store|task store|task queue)/.exec(detail)?.[1] ?? 'state';
       writeJson(res, 503, { status: 'unavailable', reason: `${part} unreachable`, ...base });
     }
+  }
+
+  /** GET /metrics: the registry in Prometheus text format. */
+  private async writeMetrics(res: Response): Promise<void> {
+    const registry = this.metricsRegistry!;
+    const text = await registry.metrics();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(text);
   }
 
   private agentInfo(): Record<string, unknown> {

@@ -55,6 +55,8 @@ describe('loadConfig', () => {
       WEBHOOK_RETRY_BASE_MS: 1000,
       WEBHOOK_RETRY_WINDOW_SECONDS: 900,
       RATE_LIMIT_REDIS_FAILURE: 'open',
+      METRICS_ENABLED: true,
+      AUTH_PROTECT_METRICS: true,
     });
   });
 
@@ -122,6 +124,8 @@ describe('loadConfig', () => {
       WEBHOOK_RETRY_BASE_MS: 1000,
       WEBHOOK_RETRY_WINDOW_SECONDS: 900,
       RATE_LIMIT_REDIS_FAILURE: 'open',
+      METRICS_ENABLED: true,
+      AUTH_PROTECT_METRICS: true,
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
