@@ -5,6 +5,7 @@
  */
 import Ajv from 'ajv';
 import { authConfigProblems } from '../auth/auth-config';
+import { agentCallConfigProblems } from '../calls/agent-call-config';
 import { rateLimitProblem } from '../limits/rate-limit-rule';
 import { LOG_LEVELS, type LogLevel } from '../logging/log-levels';
 
@@ -109,6 +110,14 @@ export interface ServiceConfig {
   readonly METRICS_ENABLED: boolean;
   /** With auth on, GET /metrics needs a valid token too. */
   readonly AUTH_PROTECT_METRICS: boolean;
+  /** Agent calls (calls/agent-call-config.ts): agent id → ARC endpoint, `id=url, id=url`. */
+  readonly AGENT_ROUTES?: string;
+  /** Agent calls: a gateway routing `<url>/arc/<agent>`, for agents without a route. */
+  readonly ARC_GATEWAY_URL?: string;
+  /** Agent calls: one call's timeout, retries included. */
+  readonly AGENT_CALL_TIMEOUT_MS: number;
+  /** Agent calls: longest call chain; longer, or a cycle, is -45006. */
+  readonly AGENT_CALL_MAX_HOPS: number;
 }
 
 /** Variables whose values are never shown (in errors or logs). */
@@ -195,6 +204,11 @@ const schema = {
     // Metrics (metrics/): GET /metrics, protected like /agent-info when auth is on.
     METRICS_ENABLED: { type: 'boolean', default: true },
     AUTH_PROTECT_METRICS: { type: 'boolean', default: true },
+    // Agent calls (calls/agent-call-config.ts checks the form of the first two).
+    AGENT_ROUTES: { type: 'string' },
+    ARC_GATEWAY_URL: { type: 'string' },
+    AGENT_CALL_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+    AGENT_CALL_MAX_HOPS: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;
@@ -247,6 +261,7 @@ export function loadConfig(
   });
   problems.push(...rateLimitProblems(raw));
   problems.push(...corsProblems(input, raw));
+  problems.push(...agentCallConfigProblems(raw));
   if (valid) problems.push(...relationProblems(input, raw));
   if (valid) problems.push(...authConfigProblems(input, raw));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);

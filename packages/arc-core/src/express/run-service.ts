@@ -9,6 +9,7 @@ import { createLogger } from '../logging/winston';
 import type { ChatStore } from '../state/chat-store';
 import type { TaskOptions } from '../tasks/task-service';
 import { authOptionsFromConfig } from '../auth/auth-config';
+import { agentCallsFromConfig } from '../calls/agent-call-config';
 import type { RateCounterStore } from '../limits/rate-counter';
 import { backendsFor } from './backends';
 import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
@@ -52,6 +53,7 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     tasks: deps.tasks,
     auth: authOptions(deps.config),
     metrics: deps.config.METRICS_ENABLED,
+    agentCalls: agentCallsFromConfig(deps.config),
     rateLimits: {
       caller: deps.config.RATE_LIMIT_CALLER,
       agent: deps.config.RATE_LIMIT_AGENT,

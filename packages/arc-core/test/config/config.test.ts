@@ -57,6 +57,8 @@ describe('loadConfig', () => {
       RATE_LIMIT_REDIS_FAILURE: 'open',
       METRICS_ENABLED: true,
       AUTH_PROTECT_METRICS: true,
+      AGENT_CALL_TIMEOUT_MS: 10000,
+      AGENT_CALL_MAX_HOPS: 8,
     });
   });
 
@@ -126,6 +128,8 @@ describe('loadConfig', () => {
       RATE_LIMIT_REDIS_FAILURE: 'open',
       METRICS_ENABLED: true,
       AUTH_PROTECT_METRICS: true,
+      AGENT_CALL_TIMEOUT_MS: 10000,
+      AGENT_CALL_MAX_HOPS: 8,
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');

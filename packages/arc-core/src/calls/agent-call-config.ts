@@ -1,0 +1,68 @@
+/**
+ * The AGENT_* variables of agent calls (declared and defaulted in config/config.ts):
+ *
+ *   AGENT_ROUTES            agent id → ARC endpoint, `finance-agent=http://finance:8001/arc, hr-agent=…`
+ *   ARC_GATEWAY_URL         a gateway routing `<url>/arc/<agent>` (nginx), for agents without a route
+ *   AGENT_CALL_TIMEOUT_MS   one call's timeout, retries included (default 10000)
+ *   AGENT_CALL_MAX_HOPS     longest call chain (default 8); longer, or a cycle, is -45006
+ *
+ * A target mounted in the same process is always called in process; these only say where the
+ * others are.
+ */
+import type { ServiceConfig } from '../config/config';
+import type { AgentCallConfig } from './agent-call-service';
+
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const FORM = 'id=http(s)://host[:port]/path, comma-separated';
+
+/** AGENT_ROUTES as a map; throws a TypeError saying which entry is wrong. */
+export function parseAgentRoutes(text: string): Record<string, string> {
+  const routes: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    const item = entry.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const id = eq === -1 ? '' : item.slice(0, eq).trim();
+    const url = eq === -1 ? '' : item.slice(eq + 1).trim();
+    if (!AGENT_ID.test(id)) throw new TypeError(`entry ${JSON.stringify(item.slice(0, 64))} has no agent id (${FORM})`);
+    if (!isHttpUrl(url)) throw new TypeError(`the route of ${id} is not an http(s) URL (${FORM})`);
+    if (id in routes) throw new TypeError(`${id} has two routes`);
+    routes[id] = url;
+  }
+  return routes;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+/** Problems of AGENT_ROUTES and ARC_GATEWAY_URL (each set only); `raw` holds what the environment set. */
+export function agentCallConfigProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (typeof raw.AGENT_ROUTES === 'string') {
+    try {
+      parseAgentRoutes(raw.AGENT_ROUTES);
+    } catch (err) {
+      problems.push(`AGENT_ROUTES: ${(err as Error).message}`);
+    }
+  }
+  if (typeof raw.ARC_GATEWAY_URL === 'string' && !isHttpUrl(raw.ARC_GATEWAY_URL)) {
+    problems.push(`ARC_GATEWAY_URL=${JSON.stringify(raw.ARC_GATEWAY_URL.slice(0, 128))} must be an http(s) URL, e.g. http://nginx`);
+  }
+  return problems;
+}
+
+/** The router's `agentCalls` option from a validated configuration. */
+export function agentCallsFromConfig(
+  config: Pick<ServiceConfig, 'AGENT_ROUTES' | 'ARC_GATEWAY_URL' | 'AGENT_CALL_TIMEOUT_MS' | 'AGENT_CALL_MAX_HOPS'>,
+): AgentCallConfig {
+  const options: AgentCallConfig = { timeoutMs: config.AGENT_CALL_TIMEOUT_MS, maxHops: config.AGENT_CALL_MAX_HOPS };
+  if (config.AGENT_ROUTES !== undefined) options.routes = parseAgentRoutes(config.AGENT_ROUTES);
+  if (config.ARC_GATEWAY_URL !== undefined) options.gatewayUrl = config.ARC_GATEWAY_URL;
+  return options;
+}
