@@ -11,8 +11,8 @@
  */
 import type { ServiceConfig } from '../config/config';
 import type { AgentCallConfig } from './agent-call-service';
-
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+import { httpUrl } from './agent-routes';
+import { AGENT_ID } from './call-chain';
 const FORM = 'id=http(s)://host[:port]/path, comma-separated';
 
 /** AGENT_ROUTES as a map; throws a TypeError saying which entry is wrong. */
@@ -32,13 +32,10 @@ export function parseAgentRoutes(text: string): Record<string, string> {
   return routes;
 }
 
+/** An http(s) URL without credentials in it (they belong in a token, not in a setting shown in logs). */
 function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
-  } catch {
-    return false;
-  }
+  const url = httpUrl(text);
+  return url !== undefined && url.username === '' && url.password === '';
 }
 
 /** Problems of AGENT_ROUTES and ARC_GATEWAY_URL (each set only); `raw` holds what the environment set. */

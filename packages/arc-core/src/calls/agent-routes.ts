@@ -9,14 +9,18 @@ export interface AgentRoutesOptions {
   gatewayUrl?: string;
 }
 
-function checkUrl(what: string, url: string): string {
-  let parsed: URL;
+/** `text` as a URL when it is an http(s) one, else undefined. */
+export function httpUrl(text: string): URL | undefined {
   try {
-    parsed = new URL(url);
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
   } catch {
-    throw new TypeError(`${what}: "${url}" is not a URL`);
+    return undefined;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`${what}: "${url}" is not an http(s) URL`);
+}
+
+function checkUrl(what: string, url: string): string {
+  if (httpUrl(url) === undefined) throw new TypeError(`${what}: "${url}" is not an http(s) URL`);
   return url;
 }
 

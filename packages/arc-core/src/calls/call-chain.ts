@@ -14,7 +14,8 @@ export const DEFAULT_MAX_HOPS = 8;
 export const MAX_CHAIN_ENTRIES = 64;
 /** Longest header value read. */
 const MAX_HEADER_CHARS = MAX_CHAIN_ENTRIES * 129;
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** An agent id as calls accept it (in the header, in AGENT_ROUTES). */
+export const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /**
  * The chain in an `X-Arc-Call-Chain` header value; undefined when there is none. Entries that
