@@ -4,7 +4,7 @@
  * helper per job). Plain CommonJS so that jest (ts-jest), `.mjs` scripts, `.cjs` files and the
  * benchmark load it as it is; types in index.d.cts.
  *
- *   ports       freePort()
+ *   ports       freePort(), openConnectionsTo(), noOpenConnectionsTo()
  *   binaries    findBinary(), findNginx(), findRedisServer()
  *   processes   startProcess(), killAll(), httpStatus(), processTree(), stillRunning()
  *   redis       redisProblem() (sync) / redisProblemAsync(), shortLivedClient(), testKeyPrefix(),

@@ -8,6 +8,10 @@ export declare const ROOT: string;
 // ports
 /** A TCP port that was free a moment ago (the OS picked it); nothing listens on it. */
 export declare function freePort(host?: string): Promise<number>;
+/** IPv4 TCP connections to "host:port" still held open on this machine (ESTABLISHED or CLOSE_WAIT; Linux /proc/net/tcp). */
+export declare function openConnectionsTo(address: string): number;
+/** Resolves once no connection to "host:port" is held open (e.g. nginx has closed its kept-alive ones to a killed replica); rejects after timeoutMs (5000). */
+export declare function noOpenConnectionsTo(address: string, timeoutMs?: number): Promise<void>;
 
 // binaries
 export declare function isExecutable(file: string): boolean;

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { suiteNeeding } from '@arc/devkit';
+import { noOpenConnectionsTo, suiteNeeding } from '@arc/devkit';
 import { startCluster, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
 import {
   bodyLimits,
@@ -148,6 +148,8 @@ suite('local cluster: services behind nginx', () => {
     const victim = cluster.of('finance')[0]!;
     const t = await trafficAround(async () => {
       await victim.stop('SIGKILL');
+      // Gone for the gateway once nginx has closed its kept-alive connections to it.
+      await noOpenConnectionsTo(victim.address);
     });
     console.log(summary(`SIGKILL of ${victim.address}`, t));
     // Only a request nginx had already written to the victim may fail: one it was serving, or

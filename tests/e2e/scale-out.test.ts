@@ -8,7 +8,7 @@
  * Needs nginx and Redis: without them the suite fails in CI and is skipped, saying so, elsewhere.
  */
 import type { Redis } from 'ioredis';
-import { suiteNeeding } from '@arc/devkit';
+import { noOpenConnectionsTo, suiteNeeding } from '@arc/devkit';
 import { startCluster, startReplica, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
 import { ConversationLoad, conversation, countByReplica, finishChats, pool, send, type Sent } from './support/conversations';
 import { REDIS_URL, deleteKeysUnder, shortLivedClient, testKeyPrefix } from './support/redis';
@@ -165,6 +165,9 @@ suite('scale-out: finance replicas share chats through Redis, behind nginx', () 
     try {
       await load.waitForRequests(60);
       await victim.stop('SIGKILL');
+      // Gone for the gateway once nginx has closed its kept-alive connections to it (until its
+      // event loop has seen their close, it may still write a request on one).
+      await noOpenConnectionsTo(victim.address);
       deadAt = performance.now();
       await load.waitForRequests(150);
     } finally {
