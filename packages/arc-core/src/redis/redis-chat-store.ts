@@ -10,6 +10,7 @@
  *     createdAt, updatedAt, closedAt (ISO-8601 strings; closedAt only once closed)
  *     reason     JSON: '"text"' or 'null'; absent until the chat is closed
  *     metadata   JSON object; absent when the chat has none
+ *     state      JSON object: the agent's own state of the chat (saveState); absent until saved
  *
  * Lifetime: every key has a TTL. An ACTIVE chat gets `idleTtlSeconds` (default 24 h) at create
  * and again at each `touch` (a chat.message), so an abandoned chat - or one whose create timed
@@ -26,10 +27,17 @@
  */
 import type { Redis } from 'ioredis';
 import type { ChatStatus } from '../protocol/types';
-import { CHAT_IDLE_TTL_SECONDS, CLOSED_CHAT_TTL_SECONDS, type ChatRecord, type ChatStore, type CloseOutcome } from '../state/chat-store';
+import {
+  CHAT_IDLE_TTL_SECONDS,
+  CLOSED_CHAT_TTL_SECONDS,
+  type ChatRecord,
+  type ChatStore,
+  type CloseOutcome,
+  type SaveStateOutcome,
+} from '../state/chat-store';
 import { chatKey } from './keys';
 import { RedisConnection, ttlMs, type RedisConnectionOptions } from './redis-connection';
-import { CLOSE_CHAT, CREATE_CHAT, TOUCH_CHAT, runScript } from './scripts';
+import { CLOSE_CHAT, CREATE_CHAT, SAVE_CHAT_STATE, TOUCH_CHAT, runScript } from './scripts';
 
 export { redisClientOptions } from './redis-connection';
 
@@ -85,6 +93,7 @@ export class RedisChatStore implements ChatStore {
     if (record.closedAt !== undefined) fields.push('closedAt', record.closedAt);
     if (record.reason !== undefined) fields.push('reason', JSON.stringify(record.reason));
     if (record.metadata !== undefined) fields.push('metadata', JSON.stringify(record.metadata));
+    if (record.state !== undefined) fields.push('state', JSON.stringify(record.state));
     // Every chat expires: after closedTtl once closed, after idleTtl without use while active (so
     // a chat whose create timed out on our side, but ran in Redis, is cleaned up too).
     const ttl = record.status === 'CLOSED' ? this.closedTtlMs : this.idleTtlMs;
@@ -114,6 +123,15 @@ export class RedisChatStore implements ChatStore {
     if (outcome === 'not-found' || outcome === 'already-closed') return { ok: false, reason: outcome };
     if (outcome !== 'ok') throw new Error('Redis chat store close: unexpected reply from Redis');
     return { ok: true, chat: decodeChat(pairs(flat)) };
+  }
+
+  async saveState(agentId: string, chatId: string, state: Record<string, unknown>): Promise<SaveStateOutcome> {
+    const reply = await this.run('saveState', () =>
+      runScript(this.client, SAVE_CHAT_STATE, this.keyOf(agentId, chatId), [JSON.stringify(state)]),
+    );
+    if (reply !== 'ok' && reply !== 'not-found' && reply !== 'closed')
+      throw new Error('Redis chat store saveState: unexpected reply from Redis');
+    return reply;
   }
 
   async delete(agentId: string, chatId: string): Promise<void> {
@@ -162,5 +180,6 @@ function decodeChat(hash: Record<string, string>): ChatRecord {
   if (hash.closedAt !== undefined) chat.closedAt = hash.closedAt;
   if (hash.reason !== undefined) chat.reason = JSON.parse(hash.reason) as string | null;
   if (hash.metadata !== undefined) chat.metadata = JSON.parse(hash.metadata) as Record<string, unknown>;
+  if (hash.state !== undefined) chat.state = JSON.parse(hash.state) as Record<string, unknown>;
   return chat;
 }

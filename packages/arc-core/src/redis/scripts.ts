@@ -47,6 +47,21 @@ return out
 );
 
 /**
+ * Replaces the agent's state of an ACTIVE chat (its idle expiry is left as it is).
+ * KEYS[1] chat; ARGV[1] state (JSON) → 'ok' | 'not-found' | 'closed'
+ */
+export const SAVE_CHAT_STATE = lua(
+  'save-chat-state',
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'not-found' end
+if status == 'CLOSED' then return 'closed' end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+return 'ok'
+`,
+);
+
+/**
  * Closes an ACTIVE chat; of concurrent closers exactly one gets 'ok'.
  * KEYS[1] chat; ARGV[1] closedAt; ARGV[2] reason (JSON); ARGV[3] TTL in ms
  * → {'not-found'} | {'already-closed'} | {'ok', field, value, …}

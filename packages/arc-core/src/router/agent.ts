@@ -34,8 +34,13 @@ export interface HandlerContext {
   readonly requestId: RequestId;
   readonly traceId: string | undefined;
   readonly requestAgent: string;
-  /** The chat this request belongs to (chat.* methods only). */
+  /** The chat this request belongs to (chat.* methods only); `chat.state` is what saveChatState kept. */
   readonly chat: ChatRecord | undefined;
+  /**
+   * Keeps `state` (JSON, at most 16 KiB) with this request's chat until the chat ends, for the
+   * chat's next requests on any replica sharing the chat store. Replaces the previous state.
+   */
+  saveChatState(state: Record<string, unknown>): Promise<void>;
   /** True when the caller asked for an SSE stream (`params.stream === true`). */
   readonly stream: boolean;
   /** Aborted when the caller goes away or the handler's time is up. */

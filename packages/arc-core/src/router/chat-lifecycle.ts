@@ -12,6 +12,9 @@ import { ChatStoreFullError, type ChatRecord, type ChatStore } from '../state/ch
 import { isoNow } from '../util/iso-now';
 import { newChatId } from './chat-id';
 
+/** The largest state (as JSON) an agent may keep with a chat: it is read with every message. */
+export const MAX_CHAT_STATE_BYTES = 16 * 1024;
+
 /** Active chats free up only as they end or expire: ask callers to come back later than for a busy agent. */
 const FULL_RETRY_AFTER_SECONDS = 10;
 
@@ -72,6 +75,18 @@ export class ChatLifecycle {
     const outcome = await this.guard(this.store.close(agentId, chatId, reason, isoNow()), 'close');
     if (outcome.ok) return outcome.chat;
     throw outcome.reason === 'not-found' ? errors.chatNotFound(chatId) : errors.chatAlreadyClosed(chatId);
+  }
+
+  /** Saves the agent's state of an open chat (HandlerContext.saveChatState). */
+  async saveState(agentId: string, chatId: string, state: Record<string, unknown>): Promise<void> {
+    const size = Buffer.byteLength(JSON.stringify(state), 'utf8');
+    if (size > MAX_CHAT_STATE_BYTES) {
+      // The handler's doing, not the caller's: an internal error, logged with the agent's id.
+      throw new Error(`chat state of agent ${agentId} is ${size} bytes; at most ${MAX_CHAT_STATE_BYTES} may be kept with a chat`);
+    }
+    const outcome = await this.guard(this.store.saveState(agentId, chatId, state), 'saveState');
+    if (outcome === 'not-found') throw errors.chatNotFound(chatId);
+    if (outcome === 'closed') throw errors.chatAlreadyClosed(chatId);
   }
 
   private guard<T>(op: Promise<T>, what: string): Promise<T> {

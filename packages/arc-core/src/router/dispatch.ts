@@ -50,7 +50,7 @@ export class Dispatcher {
     switch (ctx.method) {
       case 'chat.start': {
         const chat = await this.chats.open(agentId, ctx.requestAgent, params as unknown as ChatStartParams);
-        ctx.chat = chat;
+        ctx.useChat(chat, this.chats);
         try {
           const message = await this.invoker.chatMessage(handler, params, ctx);
           return { type: 'chat', chat: withMessage({ chatId: chat.chatId, status: 'ACTIVE', createdAt: chat.createdAt }, message) };
@@ -61,13 +61,13 @@ export class Dispatcher {
       }
       case 'chat.message': {
         const { chatId } = params as unknown as ChatMessageParams;
-        ctx.chat = await this.chats.requireOpen(agentId, chatId, true);
+        ctx.useChat(await this.chats.requireOpen(agentId, chatId, true), this.chats);
         const message = await this.invoker.chatMessage(handler, params, ctx);
         return { type: 'chat', chat: withMessage({ chatId, status: 'ACTIVE' }, message) };
       }
       case 'chat.end': {
         const p = params as unknown as ChatEndParams;
-        ctx.chat = await this.chats.requireOpen(agentId, p.chatId);
+        ctx.useChat(await this.chats.requireOpen(agentId, p.chatId), this.chats);
         if (handler) await this.invoker.invoke(handler, params, ctx);
         const closed = await this.chats.close(agentId, p.chatId, p.reason ?? null);
         return {
@@ -92,7 +92,7 @@ export class Dispatcher {
     let chat: ChatRecord;
     if (ctx.method === 'chat.start') chat = await this.chats.open(ctx.agentId, ctx.requestAgent, ctx.params as unknown as ChatStartParams);
     else chat = await this.chats.requireOpen(ctx.agentId, (ctx.params as unknown as ChatMessageParams).chatId, true);
-    ctx.chat = chat;
+    ctx.useChat(chat, this.chats);
     let reply: ChatReply;
     try {
       reply = (await this.invoker.invoke(handler, ctx.params, ctx)) as ChatReply;

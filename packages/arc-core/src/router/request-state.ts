@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger';
 import type { SseEvent } from '../protocol/sse';
 import type { ArcRequest, ArcResponse, RequestId } from '../protocol/types';
 import type { ChatRecord } from '../state/chat-store';
+import type { ChatLifecycle } from './chat-lifecycle';
 import type { AgentCallService } from '../calls/agent-call-service';
 import type { AgentCalls } from '../calls/agent-calls';
 import type { HandlerContext } from './agent';
@@ -75,6 +76,8 @@ export class RequestState implements HandlerContext {
   params: Record<string, unknown> = {};
   stream = false;
   chat: ChatRecord | undefined = undefined;
+  /** Where `chat` lives (set with it by the dispatcher), for saveChatState. */
+  private chats: ChatLifecycle | undefined = undefined;
   /** The authenticated caller, set by the auth hook (undefined while auth is off). */
   auth: AuthContext | undefined = undefined;
   private ownLocals: Record<string, unknown> | undefined = undefined;
@@ -104,6 +107,24 @@ export class RequestState implements HandlerContext {
     this.requestAgent = request.requestAgent;
     this.params = params;
     this.stream = stream;
+  }
+
+  /** The chat this request is about, and the lifecycle that keeps it. */
+  useChat(chat: ChatRecord, chats: ChatLifecycle): void {
+    this.chat = chat;
+    this.chats = chats;
+  }
+
+  /**
+   * Keeps `state` with this request's chat (chat.start, chat.message, chat.end handlers): the
+   * next request of the chat finds it as `chat.state`, on any replica sharing the store. Replaces
+   * what was saved before. The chat must still be open (-43001 / -43002 otherwise).
+   */
+  async saveChatState(state: Record<string, unknown>): Promise<void> {
+    if (this.chat === undefined || this.chats === undefined)
+      throw new Error(`saveChatState needs a chat request; ${this.method || 'this'} has no chat`);
+    await this.chats.saveState(this.agentId, this.chat.chatId, state);
+    this.chat = { ...this.chat, state };
   }
 
   /** Free space for hooks (e.g. the authenticated caller), shared with the handler's context. Created on first use. */

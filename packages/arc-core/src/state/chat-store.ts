@@ -23,7 +23,14 @@ export interface ChatRecord {
   closedAt?: string;
   reason?: string | null;
   metadata?: Record<string, unknown>;
+  /**
+   * What the agent keeps with the chat between requests (HandlerContext.saveChatState), e.g. a
+   * supervisor's specialist and its chatId. Absent until saved. Clients never see it.
+   */
+  state?: Record<string, unknown>;
 }
+
+export type SaveStateOutcome = 'ok' | 'not-found' | 'closed';
 
 export type CloseOutcome = { ok: true; chat: ChatRecord } | { ok: false; reason: 'not-found' | 'already-closed' };
 
@@ -39,6 +46,11 @@ export interface ChatStore {
   touch(agentId: string, chatId: string): Promise<ChatRecord | undefined>;
   /** Atomically moves an ACTIVE chat to CLOSED; of two concurrent closers exactly one wins. */
   close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome>;
+  /**
+   * Replaces the agent's state of an ACTIVE chat (ChatRecord.state); 'not-found' for an unknown
+   * or expired chat, 'closed' for a closed one (nothing changes then).
+   */
+  saveState(agentId: string, chatId: string, state: Record<string, unknown>): Promise<SaveStateOutcome>;
   /** Removes a chat outright (used when chat.start fails after creating it). */
   delete(agentId: string, chatId: string): Promise<void>;
   /** Resolves when the store can serve; rejects when it cannot (readiness). */

@@ -12,6 +12,7 @@ import {
   type ChatRecord,
   type ChatStore,
   type CloseOutcome,
+  type SaveStateOutcome,
 } from './chat-store';
 
 export interface MemoryChatStoreOptions {
@@ -90,7 +91,7 @@ export class MemoryChatStore implements ChatStore {
   async get(agentId: string, chatId: string): Promise<ChatRecord | undefined> {
     const chats = this.agents.get(agentId);
     const entry = chats && this.live(chats, chatId);
-    return entry ? { ...entry.chat } : undefined;
+    return entry ? copyOf(entry.chat) : undefined;
   }
 
   async touch(agentId: string, chatId: string): Promise<ChatRecord | undefined> {
@@ -98,7 +99,7 @@ export class MemoryChatStore implements ChatStore {
     const entry = chats && this.live(chats, chatId);
     if (!entry) return undefined;
     if (entry.chat.status !== 'CLOSED') entry.expiresAt = this.now() + this.idleTtlMs;
-    return { ...entry.chat };
+    return copyOf(entry.chat);
   }
 
   async close(agentId: string, chatId: string, reason: string | null, closedAt: string): Promise<CloseOutcome> {
@@ -115,6 +116,16 @@ export class MemoryChatStore implements ChatStore {
     entry.expiresAt = (Number.isNaN(at) ? this.now() : at) + this.closedTtlMs;
     chats.active--;
     return { ok: true, chat: { ...chat } };
+  }
+
+  async saveState(agentId: string, chatId: string, state: Record<string, unknown>): Promise<SaveStateOutcome> {
+    const chats = this.agents.get(agentId);
+    const entry = chats && this.live(chats, chatId);
+    if (!entry) return 'not-found';
+    if (entry.chat.status === 'CLOSED') return 'closed';
+    // A copy: the caller's object may change after it was saved, as it would not in Redis.
+    entry.chat.state = structuredClone(state);
+    return 'ok';
   }
 
   async delete(agentId: string, chatId: string): Promise<void> {
@@ -175,4 +186,11 @@ export class MemoryChatStore implements ChatStore {
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`MemoryChatStore: ${name} must be a positive number`);
   return value;
+}
+
+/** A chat as callers get it: changing it (its state included) does not change the store. */
+function copyOf(chat: ChatRecord): ChatRecord {
+  const copy = { ...chat };
+  if (chat.state !== undefined) copy.state = structuredClone(chat.state);
+  return copy;
 }

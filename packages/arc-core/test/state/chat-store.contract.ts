@@ -247,6 +247,44 @@ export function describeChatStoreContract(
       await expect(short.create(record(agent, idle.chatId))).resolves.toBe(true);
     });
 
+    it("keeps an agent's state with an active chat: get and touch return it, a new save replaces it", async () => {
+      const chat = record(agent, uid('chat'));
+      await store.create(chat);
+      expect(await store.get(agent, chat.chatId)).not.toHaveProperty('state');
+      const state = { agent: 'finance-agent', chatId: 'chat-1', n: 1, nested: { list: [1, 'two', null] } };
+      await expect(store.saveState(agent, chat.chatId, state)).resolves.toBe('ok');
+      expect((await store.get(agent, chat.chatId))?.state).toStrictEqual(state);
+      expect((await store.touch(agent, chat.chatId))?.state).toStrictEqual(state);
+      await expect(store.saveState(agent, chat.chatId, { n: 2 })).resolves.toBe('ok');
+      expect((await store.get(agent, chat.chatId))?.state).toStrictEqual({ n: 2 });
+      // The rest of the record is untouched.
+      const { state: _, ...rest } = (await store.get(agent, chat.chatId))!;
+      expect(rest).toStrictEqual(chat);
+    });
+
+    it('saves no state for an unknown or closed chat, and creates nothing', async () => {
+      const missing = uid('nope');
+      await expect(store.saveState(agent, missing, { a: 1 })).resolves.toBe('not-found');
+      await expect(store.get(agent, missing)).resolves.toBeUndefined();
+      const chat = record(agent, uid('chat'));
+      await store.create(chat);
+      await store.saveState(agent, chat.chatId, { a: 1 });
+      await store.close(agent, chat.chatId, null, new Date().toISOString());
+      await expect(store.saveState(agent, chat.chatId, { a: 2 })).resolves.toBe('closed');
+      expect((await store.get(agent, chat.chatId))?.state).toStrictEqual({ a: 1 });
+    });
+
+    it('state is copied: changing a saved or returned state does not change the store', async () => {
+      const chat = record(agent, uid('chat'));
+      await store.create(chat);
+      const state: Record<string, unknown> = { inner: { x: 1 } };
+      await store.saveState(agent, chat.chatId, state);
+      (state.inner as { x: number }).x = 2;
+      const got = await store.get(agent, chat.chatId);
+      (got!.state!.inner as { x: number }).x = 3;
+      expect((await store.get(agent, chat.chatId))?.state).toStrictEqual({ inner: { x: 1 } });
+    });
+
     it('touch returns the chat like get does', async () => {
       const chat = record(agent, uid('chat'), { metadata: { a: 1 } });
       await store.create(chat);
