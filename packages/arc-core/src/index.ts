@@ -44,6 +44,7 @@ export {
   type ChatRecord,
   type ChatStore,
   type CloseOutcome,
+  type SaveStateOutcome,
 } from './state/chat-store';
 export { MemoryChatStore, type MemoryChatStoreOptions } from './state/memory-chat-store';
 export { loadConfig, ConfigError, allowedWebhookHosts, type ServiceConfig, type SettingSchema } from './config/config';
@@ -100,9 +101,24 @@ export type { RateCounter, RateCounterStore, RateLimitScope } from './limits/rat
 // Agent calls (ctx.agents). HttpAgentTransport is in calls/http-transport.ts (it loads axios, so not from here).
 export { AgentCalls, type AgentCallOptions, type AgentMessageInput } from './calls/agent-calls';
 export { AgentThread } from './calls/thread';
+export { fanOut, type FanOutOptions, type FanOutOutcome, type FanOutResult } from './calls/fan-out';
+export {
+  SERVICE_TOKEN_SCOPES,
+  authorizationFor,
+  selfSignedTokens,
+  type AgentCallToken,
+  type SelfSignedTokenOptions,
+} from './calls/service-token';
 export { AgentCallError } from './calls/errors';
-export { DEFAULT_AGENT_CALL_TIMEOUT_MS, type AgentCallConfig } from './calls/agent-call-service';
+export { DEFAULT_AGENT_CALL_TIMEOUT_MS, type AgentCallConfig, type AgentCallObserver } from './calls/agent-call-service';
+export type { AgentChatStream, AgentStreamChunk } from './calls/agent-stream';
+export type { BreakerOptions, BreakerState } from './calls/circuit-breakers';
 export type { AgentCallRequest, AgentCallTransport } from './calls/transport';
 export { AgentRoutes, type AgentRoutesOptions } from './calls/agent-routes';
 export { CALL_CHAIN_HEADER, DEFAULT_MAX_HOPS, parseCallChain } from './calls/call-chain';
 export { TRACEPARENT_HEADER, parseTraceparent, type TraceParent } from './calls/trace-context';
+// Tracing (OpenTelemetry). The SDK loads only in createTracing, and only with an endpoint set.
+export { installTracing } from './tracing/tracing-hooks';
+export { createTracing, type Tracing, type TracingConfig } from './tracing/otel-setup';
+export { TRACING_SETTINGS, tracingFromConfig } from './tracing/tracing-config';
+export type { TracingOption } from './tracing/tracing-option';

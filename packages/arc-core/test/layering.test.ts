@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 
 const PKG = join(__dirname, '..');
 const SRC = join(PKG, 'src');
-const TRANSPORT_FREE = ['protocol', 'errors', 'router', 'state', 'tasks', 'webhooks', 'config'];
+const TRANSPORT_FREE = ['protocol', 'errors', 'router', 'state', 'tasks', 'webhooks', 'config', 'tracing'];
 const FORBIDDEN = ['express', 'axios', 'ioredis', 'winston', 'bullmq'];
 
 function sourceFiles(dir: string): string[] {

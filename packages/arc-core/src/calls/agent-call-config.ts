@@ -5,6 +5,9 @@
  *   ARC_GATEWAY_URL         a gateway routing `<url>/arc/<agent>` (nginx), for agents without a route
  *   AGENT_CALL_TIMEOUT_MS   one call's timeout, retries included (default 10000)
  *   AGENT_CALL_MAX_HOPS     longest call chain (default 8); longer, or a cycle, is -45006
+ *   AGENT_CALL_BREAKER      on|off (default on): a circuit breaker per remote target (circuit-breakers.ts)
+ *   AGENT_CALL_BREAKER_RESET_MS  how long an open breaker fails calls at once (-41003) before it
+ *                           lets one through (default 10000)
  *
  * A target mounted in the same process is always called in process; these only say where the
  * others are.
@@ -13,6 +16,8 @@ import type { ServiceConfig } from '../config/config';
 import type { AgentCallConfig } from './agent-call-service';
 import { httpUrl } from './agent-routes';
 import { AGENT_ID } from './call-chain';
+import { DEFAULT_BREAKER_RESET_MS } from './circuit-breakers';
+import { selfSignedTokens } from './service-token';
 const FORM = 'id=http(s)://host[:port]/path, comma-separated';
 
 /** AGENT_ROUTES as a map; throws a TypeError saying which entry is wrong. */
@@ -56,10 +61,45 @@ export function agentCallConfigProblems(raw: Record<string, unknown>): string[] 
 
 /** The router's `agentCalls` option from a validated configuration. */
 export function agentCallsFromConfig(
-  config: Pick<ServiceConfig, 'AGENT_ROUTES' | 'ARC_GATEWAY_URL' | 'AGENT_CALL_TIMEOUT_MS' | 'AGENT_CALL_MAX_HOPS'>,
+  config: Pick<
+    ServiceConfig,
+    | 'AGENT_ROUTES'
+    | 'ARC_GATEWAY_URL'
+    | 'AGENT_CALL_TIMEOUT_MS'
+    | 'AGENT_CALL_MAX_HOPS'
+    | 'AGENT_CALL_BREAKER'
+    | 'AGENT_CALL_BREAKER_RESET_MS'
+    | 'AGENT_CALL_TOKEN'
+    | 'AUTH_JWT_SECRET'
+    | 'AUTH_ISSUER'
+    | 'AUTH_AUDIENCE'
+  >,
 ): AgentCallConfig {
-  const options: AgentCallConfig = { timeoutMs: config.AGENT_CALL_TIMEOUT_MS, maxHops: config.AGENT_CALL_MAX_HOPS };
+  const options: AgentCallConfig = {
+    timeoutMs: config.AGENT_CALL_TIMEOUT_MS,
+    maxHops: config.AGENT_CALL_MAX_HOPS,
+    // Defaults here, not in the schema: unset means on, 10 s.
+    breaker: {
+      enabled: config.AGENT_CALL_BREAKER !== 'off',
+      resetTimeoutMs: config.AGENT_CALL_BREAKER_RESET_MS ?? DEFAULT_BREAKER_RESET_MS,
+    },
+  };
   if (config.AGENT_ROUTES !== undefined) options.routes = parseAgentRoutes(config.AGENT_ROUTES);
   if (config.ARC_GATEWAY_URL !== undefined) options.gatewayUrl = config.ARC_GATEWAY_URL;
+  // HTTP calls carry a token when the services check them: the one given, else one this service
+  // signs with the shared secret (service-token.ts); in-process calls need none.
+  if (config.AGENT_CALL_TOKEN !== undefined) options.token = config.AGENT_CALL_TOKEN;
+  else if (config.AUTH_JWT_SECRET !== undefined) {
+    options.token = selfSignedTokens({
+      secret: config.AUTH_JWT_SECRET,
+      ...(config.AUTH_ISSUER !== undefined ? { issuer: firstListed(config.AUTH_ISSUER) } : {}),
+      ...(config.AUTH_AUDIENCE !== undefined ? { audience: firstListed(config.AUTH_AUDIENCE) } : {}),
+    });
+  }
   return options;
+}
+
+/** AUTH_ISSUER and AUTH_AUDIENCE may list several (comma-separated); a token names the first. */
+function firstListed(list: string): string {
+  return list.split(',')[0]!.trim();
 }

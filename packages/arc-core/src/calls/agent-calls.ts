@@ -7,10 +7,19 @@
  *     const res = await ctx.agents.chat.start('hr-agent', messageText(params.message));
  *     return res.chat.message;
  *   })
+ *
+ * Streamed (agent-stream.ts): `chat.startStream` / `chat.messageStream` resolve once the target
+ * accepted the call, with an async iterable of its chunks:
+ *
+ *   .on('chat.message', async function* (params, ctx) {
+ *     const stream = await ctx.agents.chat.startStream('writer-agent', messageText(params.message), { signal: ctx.signal });
+ *     for await (const chunk of stream) yield chunk.text;
+ *   })
  */
 import type { TaskCancelResult, TaskCreateResult, TaskInfoResult } from '../client/task-types';
 import type { ChatResult, Message, SuccessResult, TaskPriority } from '../protocol/types';
 import type { AgentCallService, CallOrigin } from './agent-call-service';
+import type { AgentChatStream } from './agent-stream';
 import { AgentThread } from './thread';
 
 export interface AgentCallOptions {
@@ -64,6 +73,27 @@ export class AgentCalls {
       this.request<ChatResult>(agentId, 'chat.message', { chatId, message: toMessage(message) }, options),
     end: (agentId: string, chatId: string, reason?: string, options?: AgentCallOptions) =>
       this.request<ChatResult>(agentId, 'chat.end', { chatId, ...(reason !== undefined ? { reason } : {}) }, options),
+    /** chat.start with `stream: true`: resolves once the target accepted it (stream.chatId: the chat to continue). */
+    startStream: (
+      agentId: string,
+      message: AgentMessageInput,
+      options: AgentCallOptions & { chatId?: string; metadata?: Record<string, unknown> } = {},
+    ): Promise<AgentChatStream> =>
+      this.service.stream(
+        this.origin,
+        agentId,
+        'chat.start',
+        {
+          initialMessage: toMessage(message),
+          ...(options.chatId !== undefined ? { chatId: options.chatId } : {}),
+          ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+          stream: true,
+        },
+        options,
+      ),
+    /** chat.message with `stream: true`: resolves once the target accepted it. */
+    messageStream: (agentId: string, chatId: string, message: AgentMessageInput, options?: AgentCallOptions): Promise<AgentChatStream> =>
+      this.service.stream(this.origin, agentId, 'chat.message', { chatId, message: toMessage(message), stream: true }, options),
   };
 
   readonly task = {

@@ -4,20 +4,27 @@
  * gives (a route, else the gateway's `/arc/<agent>`; neither: -41001).
  *
  *   new HttpAgentTransport({ routes: { 'hr-agent': 'http://hr:8000/arc' }, gatewayUrl: 'http://nginx' })
+ *
+ * Streamed chat calls go over node:http instead (http-stream.ts), with the same headers.
  */
 import { ArcClient } from '../client/arc-client';
 import type { RetryOptions } from '../client/retry';
 import { AgentRoutes, type AgentRoutesOptions } from './agent-routes';
 import { CALL_CHAIN_HEADER, formatCallChain } from './call-chain';
+import type { AgentChatStream } from './agent-stream';
 import { AgentCallError } from './errors';
+import { openHttpStream } from './http-stream';
 import { TRACEPARENT_HEADER } from './trace-context';
 import type { AgentCallRequest, AgentCallTransport } from './transport';
+import { authorizationFor, type AgentCallToken } from './service-token';
 
 export interface HttpAgentTransportOptions extends AgentRoutesOptions {
   /** ArcClient's retries (default: its own). */
   retries?: RetryOptions | false;
-  /** Extra headers on every call (an Authorization header, say). */
+  /** Extra headers on every call. */
   headers?: Readonly<Record<string, string>>;
+  /** The bearer token of every call, or one per calling agent (service-token.ts). */
+  token?: AgentCallToken;
 }
 
 export class HttpAgentTransport implements AgentCallTransport {
@@ -46,12 +53,14 @@ export class HttpAgentTransport implements AgentCallTransport {
     if (url === undefined) throw new AgentCallError(-41001, `No route to agent ${target}`, target, method, { retryable: false });
     // One client per call: the trace and chain headers are the call's own (connections are
     // pooled by Node's global agent all the same).
+    const authorization = await this.authorization(request);
     const client = new ArcClient(url, {
       requestAgent: request.requestAgent,
       timeoutMs,
       ...(this.options.retries !== undefined ? { retries: this.options.retries } : {}),
       headers: {
         ...this.options.headers,
+        ...authorization,
         [TRACEPARENT_HEADER]: request.traceparent,
         [CALL_CHAIN_HEADER]: formatCallChain(request.chain),
       },
@@ -66,6 +75,59 @@ export class HttpAgentTransport implements AgentCallTransport {
       return reply.result;
     } catch (err) {
       throw AgentCallError.from(err, target, method, timeoutMs);
+    }
+  }
+
+  /** A streamed chat call: the same envelope and headers as `call`, the answer read as SSE (http-stream.ts). */
+  async stream(request: AgentCallRequest): Promise<AgentChatStream> {
+    const { target, method, timeoutMs } = request;
+    const url = this.resolve(target);
+    if (url === undefined) throw new AgentCallError(-41001, `No route to agent ${target}`, target, method, { retryable: false });
+    const authorization = await this.authorization(request);
+    const body = JSON.stringify({
+      arc: '1.0',
+      id: request.id,
+      method,
+      requestAgent: request.requestAgent,
+      targetAgent: target,
+      params: request.params,
+      traceId: request.traceId,
+    });
+    return openHttpStream({
+      url,
+      id: request.id,
+      body,
+      target,
+      method,
+      timeoutMs,
+      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+      headers: {
+        'Content-Type': 'application/arc+json',
+        Accept: 'text/event-stream, application/arc+json, application/json',
+        'User-Agent': 'arc-ts-client',
+        ...this.options.headers,
+        ...authorization,
+        [TRACEPARENT_HEADER]: request.traceparent,
+        [CALL_CHAIN_HEADER]: formatCallChain(request.chain),
+      },
+    });
+  }
+
+  /** The Authorization header of this call's caller, if a token is configured. */
+  private async authorization(request: AgentCallRequest): Promise<Record<string, string>> {
+    try {
+      const value = await authorizationFor(this.options.token, request.requestAgent);
+      return value === undefined ? {} : { Authorization: value };
+    } catch (err) {
+      throw new AgentCallError(
+        -32603,
+        `No token for the call to agent ${request.target}: ${err instanceof Error ? err.message : String(err)}`,
+        request.target,
+        request.method,
+        {
+          retryable: false,
+        },
+      );
     }
   }
 }

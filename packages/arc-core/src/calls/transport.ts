@@ -5,7 +5,10 @@
  * configured one — HttpAgentTransport (http-transport.ts) or any AgentCallTransport of your own.
  */
 import type { AuthContext } from '../auth/caller';
-import type { ArcReply, RequestMeta } from '../router/request-state';
+import { ArcErrorCode } from '../errors/codes';
+import type { SseEvent } from '../protocol/sse';
+import type { ArcReply, RequestMeta, StreamReply } from '../router/request-state';
+import { EventChatStream, resultStream, type AgentChatStream, type StreamEvent, type StreamEventSource } from './agent-stream';
 import { CALL_CHAIN_HEADER, formatCallChain } from './call-chain';
 import { AgentCallError } from './errors';
 import { TRACEPARENT_HEADER } from './trace-context';
@@ -36,6 +39,12 @@ export interface AgentCallTransport {
   canReach(target: string): boolean;
   /** The call's result, or an AgentCallError. */
   call(request: AgentCallRequest): Promise<unknown>;
+  /**
+   * A streamed chat.start / chat.message (`params.stream` is true): resolves once the target
+   * accepted it, rejects with AgentCallError for anything that failed before streaming. A
+   * transport without it cannot stream (-32603).
+   */
+  stream?(request: AgentCallRequest): Promise<AgentChatStream>;
 }
 
 /** What InProcessTransport needs of the router: which agents it mounts, and its pipeline. */
@@ -75,6 +84,32 @@ export class InProcessTransport implements AgentCallTransport {
   }
 
   async call(request: AgentCallRequest): Promise<unknown> {
+    const { target, method } = request;
+    const reply = await this.send(request);
+    if (reply.kind === 'stream') {
+      reply.cancel();
+      throw new AgentCallError(ArcErrorCode.InternalError, `Agent ${target} answered ${method} with a stream`, target, method, {
+        retryable: false,
+      });
+    }
+    const envelope = reply.body;
+    if (envelope.error) throw AgentCallError.fromArc(envelope.error, target, method, reply.retryAfter);
+    return envelope.result;
+  }
+
+  /** A streamed chat call: the target's StreamReply read as chunks (a JSON result: its one message). */
+  async stream(request: AgentCallRequest): Promise<AgentChatStream> {
+    const { target, method } = request;
+    const reply = await this.send(request);
+    const call = { target, method, timeoutMs: request.timeoutMs, ...(request.signal !== undefined ? { signal: request.signal } : {}) };
+    if (reply.kind === 'stream') return new EventChatStream(new ReplySource(reply), call);
+    const envelope = reply.body;
+    if (envelope.error) throw AgentCallError.fromArc(envelope.error, target, method, reply.retryAfter);
+    return resultStream(envelope.result, call);
+  }
+
+  /** Sends the request through the router; its reply, or AgentCallError on timeout or abort before it. */
+  private async send(request: AgentCallRequest): Promise<ArcReply> {
     const { target, method, timeoutMs, signal } = request;
     const body = {
       arc: '1.0',
@@ -103,9 +138,8 @@ export class InProcessTransport implements AgentCallTransport {
       }
     });
     const work = this.local.handle(body, meta);
-    let reply: ArcReply;
     try {
-      reply = await Promise.race([work, stop]);
+      return await Promise.race([work, stop]);
     } catch (err) {
       // A reply that still comes must not leave a stream (and its slot) open.
       void work.then((r) => r.kind === 'stream' && r.cancel()).catch(() => undefined);
@@ -114,12 +148,33 @@ export class InProcessTransport implements AgentCallTransport {
       clearTimeout(timer);
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     }
-    if (reply.kind === 'stream') {
-      reply.cancel();
-      throw new AgentCallError(-32603, `Agent ${target} answered ${method} with a stream`, target, method, { retryable: false });
+  }
+}
+
+/** The events of an in-process StreamReply; closing cancels it (its slot is freed at once). */
+class ReplySource implements StreamEventSource {
+  private readonly events: AsyncIterator<SseEvent>;
+
+  constructor(private readonly reply: StreamReply) {
+    this.events = reply.events[Symbol.asyncIterator]();
+  }
+
+  next(): Promise<IteratorResult<StreamEvent, unknown>> {
+    return this.events.next();
+  }
+
+  close(complete: boolean): void {
+    // Cut off: the slot is freed at once and the handler aborted. Complete: the reply ends
+    // itself when its generator returns (reported as a finished stream, not an aborted one).
+    if (!complete) this.reply.cancel();
+    // A generator left at a `yield` runs its finally; one never started just completes.
+    const events = this.events;
+    if (events.return !== undefined) {
+      try {
+        void Promise.resolve(events.return()).catch(() => undefined);
+      } catch {
+        /* nothing more to release */
+      }
     }
-    const envelope = reply.body;
-    if (envelope.error) throw AgentCallError.fromArc(envelope.error, target, method, reply.retryAfter);
-    return envelope.result;
   }
 }

@@ -118,10 +118,16 @@ export interface ServiceConfig {
   readonly AGENT_CALL_TIMEOUT_MS: number;
   /** Agent calls: longest call chain; longer, or a cycle, is -45006. */
   readonly AGENT_CALL_MAX_HOPS: number;
+  /** Agent calls: a circuit breaker per remote target, `on` or `off` (unset: on). */
+  readonly AGENT_CALL_BREAKER?: 'on' | 'off';
+  /** Agent calls: how long an open breaker fails calls at once before it tries one (unset: 10000). */
+  readonly AGENT_CALL_BREAKER_RESET_MS?: number;
+  /** Agent calls: the bearer token of HTTP calls (else, with AUTH_JWT_SECRET, self-signed ones). */
+  readonly AGENT_CALL_TOKEN?: string;
 }
 
 /** Variables whose values are never shown (in errors or logs). */
-const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'WEBHOOK_SECRET']);
+const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'WEBHOOK_SECRET', 'AGENT_CALL_TOKEN']);
 
 /** WEBHOOK_ALLOWED_HOSTS as a list. */
 export function allowedWebhookHosts(config: Pick<ServiceConfig, 'WEBHOOK_ALLOWED_HOSTS'>): string[] {
@@ -209,6 +215,10 @@ const schema = {
     ARC_GATEWAY_URL: { type: 'string' },
     AGENT_CALL_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
     AGENT_CALL_MAX_HOPS: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
+    // Defaults (on, 10000) applied by calls/agent-call-config.ts.
+    AGENT_CALL_BREAKER: { type: 'string', enum: ['on', 'off'] },
+    AGENT_CALL_BREAKER_RESET_MS: { type: 'integer', minimum: 100, maximum: 3600000 },
+    AGENT_CALL_TOKEN: { type: 'string', minLength: 1, maxLength: 16384, pattern: '^[^\\s]+$' },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;

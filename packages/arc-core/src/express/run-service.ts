@@ -11,6 +11,7 @@ import type { TaskOptions } from '../tasks/task-service';
 import { authOptionsFromConfig } from '../auth/auth-config';
 import { agentCallsFromConfig } from '../calls/agent-call-config';
 import type { RateCounterStore } from '../limits/rate-counter';
+import { TRACING_SETTINGS, tracingFromConfig } from '../tracing/tracing-config';
 import { backendsFor } from './backends';
 import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
 
@@ -54,6 +55,8 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     auth: authOptions(deps.config),
     metrics: deps.config.METRICS_ENABLED,
     agentCalls: agentCallsFromConfig(deps.config),
+    // OpenTelemetry: only with OTEL_EXPORTER_OTLP_ENDPOINT (else undefined, and no SDK is loaded).
+    tracing: tracingFromConfig(deps.config, deps.logger),
     rateLimits: {
       caller: deps.config.RATE_LIMIT_CALLER,
       agent: deps.config.RATE_LIMIT_AGENT,
@@ -76,7 +79,8 @@ export async function runService(
 ): Promise<{ server: ArcServer; address: ListenAddress }> {
   let config: ServiceConfig & Readonly<Record<string, unknown>>;
   try {
-    config = loadConfig(env, options.defaults, options.settings);
+    // The OTEL_* variables (tracing/tracing-config.ts) are validated with the others.
+    config = loadConfig(env, options.defaults, { ...TRACING_SETTINGS, ...options.settings });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -33,6 +33,9 @@ import { createHttpServer } from './http-server';
 import { writeJson } from './reply-writer';
 import { createMetricsRegistry, type MetricsOptions } from '../metrics/registry';
 import { RequestMetrics } from '../metrics/request-metrics';
+import { AgentCallMetrics } from '../metrics/agent-call-metrics';
+import { installTracing } from '../tracing/tracing-hooks';
+import { closeTracing, tracerOf, type TracingOption } from '../tracing/tracing-option';
 
 const CORE_VERSION: string = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -68,6 +71,13 @@ export interface ArcServerOptions extends RouterOptions, CorsOptions {
    * it on unless METRICS_ENABLED=false. With auth, /metrics needs a token unless `protectMetrics: false`.
    */
   metrics?: boolean | MetricsOptions;
+  /**
+   * OpenTelemetry tracing (tracing/): a SERVER span per request and a CLIENT span per agent call.
+   * A tracer (`{ tracer, shutdown }` from createTracing: shut down on close) or a TracerProvider
+   * (flushed on close). Default off: no hook installed. runService turns it on with
+   * OTEL_EXPORTER_OTLP_ENDPOINT.
+   */
+  tracing?: TracingOption;
 }
 
 export interface ServerAuthOptions extends AuthOptions {
@@ -102,9 +112,13 @@ export class ArcServer {
   private limiter: RateLimiter | undefined;
   private readonly metricsRegistry: Registry | undefined;
   private readonly protectMetrics: boolean;
+  private readonly tracing: TracingOption | undefined;
 
   constructor(options: ArcServerOptions) {
     this.router = new ArcRouter(options);
+    // Tracing first: its span is open before the scope and rate-limit checks run.
+    this.tracing = options.tracing;
+    if (this.tracing !== undefined) installTracing(this.router, tracerOf(this.tracing, CORE_VERSION));
     // Hooks run in the order they were added: auth first, so rate limits count the token's subject.
     this.auth = options.auth === undefined ? undefined : installAuth(this.router, options.auth);
     this.protectAgentInfo = this.auth !== undefined && options.auth?.protectAgentInfo !== false;
@@ -115,6 +129,7 @@ export class ArcServer {
     if (options.metrics !== undefined && options.metrics !== false) {
       this.metricsRegistry = createMetricsRegistry(options.metrics === true ? {} : options.metrics);
       this.router.addHook('onResponse', new RequestMetrics(this.metricsRegistry, this.router).onResponse);
+      this.router.calls.observe(new AgentCallMetrics(this.metricsRegistry));
     }
     this.serverId = options.serverId;
     this.description = options.description ?? `ARC server ${options.serverId}`;
@@ -230,7 +245,7 @@ export class ArcServer {
    *     connections are left for the peer to close (closing them ourselves races with a request
    *     nginx may be writing, which it could not retry);
    *  4. once nothing is in flight and no connection is open, or after `graceMs`, remaining
-   *     connections are closed and the chat store is released.
+   *     connections are closed and the chat store is released; buffered spans are exported.
    */
   async close(options: { graceMs?: number } = {}): Promise<void> {
     const graceMs = options.graceMs ?? 10_000;
@@ -248,6 +263,8 @@ export class ArcServer {
     }
     await this.router.close();
     await this.limiter?.close();
+    // Last: the spans of the requests served while draining are exported too.
+    if (this.tracing !== undefined) await closeTracing(this.tracing, this.logger);
   }
 
   // ---- the Express app (everything but the POST /arc fast path) ----

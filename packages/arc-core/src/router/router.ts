@@ -71,7 +71,8 @@ export class ArcRouter {
   private readonly dispatcher: Dispatcher;
   private readonly taskOptions: Partial<TaskOptions>;
   private taskService: TaskService | undefined = undefined;
-  private readonly calls: AgentCallService;
+  /** The agent calls (`ctx.agents`) of this router's handlers (metrics observe them). */
+  readonly calls: AgentCallService;
 
   constructor(options: RouterOptions) {
     this.serverId = options.serverId;
@@ -84,7 +85,7 @@ export class ArcRouter {
     const invoker = new HandlerInvoker(handlerTimeoutMs);
     this.dispatcher = new Dispatcher(new ChatLifecycle(this.chatStore, this.logger), invoker, (err, ctx) => this.asArcError(err, ctx));
     const local = { has: (id: string) => this.agents.has(id), handle: (body: unknown, meta: RequestMeta) => this.handle(body, meta) };
-    this.calls = new AgentCallService(options.agentCalls ?? {}, local, handlerTimeoutMs);
+    this.calls = new AgentCallService(options.agentCalls ?? {}, local, handlerTimeoutMs, this.logger);
   }
 
   /** Mounts an agent. Two agents with one id in one router is a programming error (-41010). */
@@ -111,8 +112,9 @@ export class ArcRouter {
     if (this.taskService) await this.taskService.ping();
   }
 
-  /** Releases the chat store and the task machinery (queue, store). */
+  /** Releases the chat store, the task machinery (queue, store) and the agent calls' breakers. */
   async close(): Promise<void> {
+    this.calls.close();
     await this.taskService?.close();
     await this.chatStore.dispose();
   }

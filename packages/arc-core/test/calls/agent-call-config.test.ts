@@ -1,4 +1,7 @@
-/** AGENT_ROUTES, ARC_GATEWAY_URL, AGENT_CALL_TIMEOUT_MS, AGENT_CALL_MAX_HOPS: parsed, checked at start, into the router's agentCalls. */
+/**
+ * AGENT_ROUTES, ARC_GATEWAY_URL, AGENT_CALL_TIMEOUT_MS, AGENT_CALL_MAX_HOPS, AGENT_CALL_BREAKER,
+ * AGENT_CALL_BREAKER_RESET_MS: parsed, checked at start, into the router's agentCalls.
+ */
 import { agentCallsFromConfig, parseAgentRoutes } from '../../src/calls/agent-call-config';
 import { ConfigError, loadConfig } from '../../src/config/config';
 import { serverOptions } from '../../src/express';
@@ -31,16 +34,24 @@ describe('agent call settings', () => {
     expect(() => loadConfig({ ARC_GATEWAY_URL: 'nginx:80' }, DEFAULTS)).toThrow(/ARC_GATEWAY_URL="nginx:80" must be an http\(s\) URL/);
     expect(() => loadConfig({ AGENT_CALL_TIMEOUT_MS: '10' }, DEFAULTS)).toThrow(/AGENT_CALL_TIMEOUT_MS/);
     expect(() => loadConfig({ AGENT_CALL_MAX_HOPS: '0' }, DEFAULTS)).toThrow(/AGENT_CALL_MAX_HOPS/);
+    expect(() => loadConfig({ AGENT_CALL_BREAKER: 'true' }, DEFAULTS)).toThrow(/AGENT_CALL_BREAKER="true"/);
+    expect(() => loadConfig({ AGENT_CALL_BREAKER_RESET_MS: '5' }, DEFAULTS)).toThrow(/AGENT_CALL_BREAKER_RESET_MS="5"/);
   });
 
   it('becomes the router option: defaults, routes and gateway', () => {
-    expect(agentCallsFromConfig(loadConfig({}, DEFAULTS))).toEqual({ timeoutMs: 10000, maxHops: 8 });
+    expect(agentCallsFromConfig(loadConfig({}, DEFAULTS))).toEqual({
+      timeoutMs: 10000,
+      maxHops: 8,
+      breaker: { enabled: true, resetTimeoutMs: 10000 },
+    });
     const config = loadConfig(
       {
         AGENT_ROUTES: 'hr-agent=http://hr:8002/arc',
         ARC_GATEWAY_URL: 'http://nginx',
         AGENT_CALL_TIMEOUT_MS: '2500',
         AGENT_CALL_MAX_HOPS: '4',
+        AGENT_CALL_BREAKER: 'off',
+        AGENT_CALL_BREAKER_RESET_MS: '2000',
       },
       DEFAULTS,
     );
@@ -48,6 +59,7 @@ describe('agent call settings', () => {
     expect(options.agentCalls).toEqual({
       timeoutMs: 2500,
       maxHops: 4,
+      breaker: { enabled: false, resetTimeoutMs: 2000 },
       routes: { 'hr-agent': 'http://hr:8002/arc' },
       gatewayUrl: 'http://nginx',
     });
