@@ -1,8 +1,9 @@
-# The single server image: finance, hr and support agents in one process on :8000 (POST /arc).
+# The single server image: finance, hr and support agents and the supervisor in one process on
+# :8000 (POST /arc).
 # Build context = the repository root:
 #   docker build -f docker/single-server.Dockerfile -t arc-single-server .
-# Same shape as services/<name>/Dockerfile; ships the single server, the three agents'
-# packages, arc-core and production dependencies.
+# Same shape as services/<name>/Dockerfile; ships the single server, the agents' packages
+# (finance, hr, support, supervisor), arc-core and production dependencies.
 
 # 1. Cut the workspace down to @arc/single-server and what it depends on.
 FROM node:20-bookworm-slim AS pruner
@@ -45,6 +46,8 @@ COPY --from=builder /repo/services/hr/package.json ./services/hr/
 COPY --from=builder /repo/services/hr/dist ./services/hr/dist
 COPY --from=builder /repo/services/support/package.json ./services/support/
 COPY --from=builder /repo/services/support/dist ./services/support/dist
+COPY --from=builder /repo/services/supervisor/package.json ./services/supervisor/
+COPY --from=builder /repo/services/supervisor/dist ./services/supervisor/dist
 COPY --from=builder /repo/services/single-server/package.json ./services/single-server/
 COPY --from=builder /repo/services/single-server/dist ./services/single-server/dist
 COPY docker/healthcheck.cjs ./docker/

@@ -23,7 +23,8 @@
  *       "finance": { "servers": ["finance:8001"], "agents": ["finance-agent"] }
  *     }
  *   }
- * `agents` are extra route names (the agent ids) for the same upstream.
+ * `agents` are extra route names (the agent ids) for the same upstream, and each gets
+ * `GET /agent-info/<agent id>` (that service's GET /agent-info).
  */
 'use strict';
 const { mkdirSync, readFileSync, writeFileSync, chmodSync } = require('node:fs');
@@ -99,7 +100,8 @@ function checkDescription(desc) {
       if (typeof s !== 'string' || !SERVER.test(s))
         throw new RenderError(`service ${service}: server ${JSON.stringify(s)} is not host:port`);
     }
-    for (const route of [service, ...(spec.agents || [])]) {
+    // An agent may have its service's name (the supervisor service's agent is `supervisor`): one route.
+    for (const route of [service, ...(spec.agents || []).filter((a) => a !== service)]) {
       if (typeof route !== 'string' || !NAME.test(route))
         throw new RenderError(`service ${service}: route ${JSON.stringify(route)} is not [A-Za-z0-9._-]`);
       if (routes.has(route)) throw new RenderError(`route /arc/${route} is given twice (${routes.get(route)}, ${service})`);
@@ -157,6 +159,48 @@ function parseReqLimit(text) {
   return spec;
 }
 
+/**
+ * `location = /agent-info/<agent id>` for every agent id of the description (each service's
+ * `agents`): GET (and HEAD) go to that service's GET /agent-info, any other method gets nginx's
+ * own 405 -32600. $arc_agent names the agent in @arc_unreachable / @arc_timeout.
+ */
+function agentInfoLocations(desc) {
+  const serverId = desc.serverId ?? 'nginx';
+  const notAllowed = JSON.stringify({
+    arc: '1.0',
+    id: null,
+    responseAgent: serverId,
+    targetAgent: 'unknown',
+    traceId: null,
+    result: null,
+    error: {
+      code: -32600,
+      message: 'Invalid request: HTTP method not allowed; GET /agent-info/<agent>',
+      details: { allow: ['GET', 'HEAD'] },
+    },
+  });
+  const blocks = [];
+  for (const [service, spec] of Object.entries(desc.services)) {
+    for (const agent of spec.agents || []) {
+      blocks.push(
+        [
+          `    location = /agent-info/${agent} {`,
+          `        set $arc_agent ${agent};`,
+          '        if ($request_method !~ "^(GET|HEAD)$") {',
+          '            add_header Allow "GET, HEAD" always;',
+          '            add_header X-Request-Id $arc_request_id always;',
+          '            add_header X-Upstream-Addr $upstream_addr always;',
+          `            return 405 '${notAllowed}';`,
+          '        }',
+          `        proxy_pass http://arc_${service}/agent-info;`,
+          '    }',
+        ].join('\n'),
+      );
+    }
+  }
+  return blocks.length > 0 ? blocks.join('\n\n') : '    # (none: the description names no agent ids)';
+}
+
 /** The http-level gateway configuration (upstreams, maps, server) for a description. */
 function renderSite(desc) {
   const routes = checkDescription(desc);
@@ -200,6 +244,7 @@ function renderSite(desc) {
           ? { limit: req.limit, windowMs: req.windowMs, burst: req.burst, retryAfterMs: req.retryAfter * 1000, scope: 'requestsPerAddress' }
           : { scope: 'requestsPerAddress' },
       ),
+      agent_info_locations: agentInfoLocations(desc),
       route_names: services.map((s) => `"${s}"`).join(','),
       route_list: services.join(', '),
     },

@@ -2,6 +2,7 @@
 
 export interface UpstreamSpec {
   servers: string[];
+  /** Agent ids: extra /arc/<agent id> routes to the same upstream, and GET /agent-info/<agent id> to its GET /agent-info. */
   agents?: string[];
 }
 

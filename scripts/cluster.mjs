@@ -2,13 +2,15 @@
 /**
  * `npm run cluster`: the distributed deployment on this machine, without Docker. Builds the
  * services if needed, starts every service of services/manifest.json (finance 2 replicas, hr 1,
- * support 1 by default) as processes on free ports, and a real nginx in front of them,
- * configured from nginx/arc.conf.template; stops everything on Ctrl-C / SIGTERM.
+ * support 1, supervisor 1 by default) as processes on free ports, and a real nginx in front of
+ * them, configured from nginx/arc.conf.template; stops everything on Ctrl-C / SIGTERM. Every
+ * service gets ARC_GATEWAY_URL = the gateway's URL: the supervisor calls the specialists (and
+ * reads their GET /agent-info/<agent>) through nginx.
  *
  *   CLUSTER_PORT      nginx port (default 8080)          CLUSTER_HOST   (default 127.0.0.1)
- *   FINANCE_REPLICAS  (default 2)   HR_REPLICAS (1)   SUPPORT_REPLICAS (1)
+ *   FINANCE_REPLICAS  (default 2)   HR_REPLICAS (1)   SUPPORT_REPLICAS (1)   SUPERVISOR_REPLICAS (1)
  *   LOG_LEVEL         of the services (default info)     --no-build     skip `turbo run build`
- *   --port N, --finance N, --hr N, --support N           the same as the variables
+ *   --port N, --finance N, --hr N, --support N, --supervisor N   the same as the variables
  *
  * Chat state (scripts/lib/cluster-store.cjs): nginx sends each request to any replica, so the
  * replicas share their chats through Redis, chosen like this:
@@ -21,10 +23,10 @@
  *
  *   --env-file <file>    KEY=VALUE lines given to every service (e.g. docker/security.env:
  *                        auth, rate limits, CORS), the same file docker compose takes; its values
- *                        win over this process's environment. PORT, HOST, SERVER_ID, REDIS_URL
- *                        and REDIS_KEY_PREFIX are the cluster's own choices, per replica or from
- *                        the options above: in the file they are ignored, with a warning. The
- *                        banner names the file's variables, never their values.
+ *                        win over this process's environment. PORT, HOST, SERVER_ID, REDIS_URL,
+ *                        REDIS_KEY_PREFIX and ARC_GATEWAY_URL are the cluster's own choices, per
+ *                        replica or from the options above: in the file they are ignored, with a
+ *                        warning. The banner names the file's variables, never their values.
  *                        (Node itself stops with "node: <file>: not found", exit 9, when the file
  *                        is missing: it reads a script's --env-file argument too, nodejs/node#54232.)
  */
@@ -63,7 +65,7 @@ const envFileFlag = argv.findIndex((a) => a === '--env-file' || a.startsWith('--
 const envFile =
   envFileFlag < 0 ? undefined : argv[envFileFlag].startsWith('--env-file=') ? argv[envFileFlag].slice(11) : argv[envFileFlag + 1];
 /** Set by the cluster itself for each replica, or by its store choice: not taken from the file. */
-const CLUSTER_VARIABLES = ['PORT', 'HOST', 'SERVER_ID', 'REDIS_URL', 'REDIS_KEY_PREFIX'];
+const CLUSTER_VARIABLES = ['PORT', 'HOST', 'SERVER_ID', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'ARC_GATEWAY_URL'];
 let fileEnv = {};
 if (envFileFlag >= 0) {
   if (!envFile) {
@@ -186,11 +188,12 @@ for (const r of running.replicas) {
   });
 }
 
-const rows = running.replicas.map((r) => `    ${r.name.padEnd(10)} ${r.url}  pid ${r.pid}`).join('\n');
+const rows = running.replicas.map((r) => `    ${r.name.padEnd(12)} ${r.url}  pid ${r.pid}`).join('\n');
 console.log(`
 ARC local cluster: nginx listening on ${running.url}  (config ${running.gateway.conf})
-  routes:   POST ${running.url}/arc/finance   /arc/hr   /arc/support   (or /arc/<agent id>)
+  routes:   POST ${running.url}/arc/${manifest.ids.join('   /arc/')}   (or /arc/<agent id>)
   health:   GET  ${running.url}/health        GET ${running.url}/health/<service>
+  agents:   GET  ${running.url}/agent-info/<agent id>
   replicas:
 ${rows}
   chats:    ${store.summary}${envFileFlag >= 0 ? `\n  settings: ${Object.keys(fileEnv).join(', ') || '(none)'} from ${envFile}` : ''}

@@ -9,8 +9,13 @@
  * plain Node and jest load it as it is; types in cluster.d.cts.
  *
  *   const cluster = await startCluster({ replicas: { finance: 2 }, port: 8080 });
- *   // cluster.url = http://127.0.0.1:8080 ; POST /arc/finance, /arc/hr, /arc/support
+ *   // cluster.url = http://127.0.0.1:8080 ; POST /arc/finance, /arc/hr, /arc/support, /arc/supervisor
  *   await cluster.stop();
+ *
+ * The gateway's port is chosen before any replica starts, and every replica gets
+ * ARC_GATEWAY_URL = the gateway's URL (unless `env` names another): its agent calls (the
+ * supervisor's calls to the specialists, and its reads of GET /agent-info/<agent>) go through
+ * nginx, as in docker-compose. A replica starts before nginx does; a call made before then fails.
  */
 'use strict';
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -73,21 +78,31 @@ async function startGateway({ services, host = '127.0.0.1', port = 0, dir, onOut
 }
 
 /**
- * The whole cluster: `replicas` per service (default: the manifest's `replicas.cluster`), then
- * nginx. Stops whatever it started if any part fails to come up.
+ * The whole cluster: `replicas` per service (default: the manifest's `replicas.cluster`; a service
+ * left out of `replicas` gets its default), then nginx on `port` (0: a free one, chosen first).
+ * Stops whatever it started if any part fails to come up.
  */
 async function startCluster({ replicas = {}, host = '127.0.0.1', port = 0, logLevel = 'warn', env = {}, onOutput, dir } = {}) {
   const counts = { ...manifest.replicas('cluster'), ...replicas };
   const started = [];
   try {
-    const jobs = [];
+    // The gateway's address first: the replicas are told where it is (ARC_GATEWAY_URL).
+    const gatewayPort = port || (await freePort(host));
+    const replicaEnv = { ARC_GATEWAY_URL: `http://${host}:${gatewayPort}`, ...env };
+    const plan = [];
     for (const [service, n] of Object.entries(counts)) {
       manifest.service(service); // throws for an unknown one
       if (!Number.isInteger(n) || n < 1) throw new Error(`replicas of ${service} must be a positive integer, got ${n}`);
       for (let i = 1; i <= n; i++) {
-        jobs.push(startReplica(service, i, { host, logLevel, env, onOutput }).then((r) => (started.push(r), r)));
+        // Not the gateway's port: nothing listens on it yet, so the OS could hand it out again.
+        let p = await freePort(host);
+        while (p === gatewayPort) p = await freePort(host);
+        plan.push({ service, i, port: p });
       }
     }
+    const jobs = plan.map(({ service, i, port: p }) =>
+      startReplica(service, i, { host, port: p, logLevel, env: replicaEnv, onOutput }).then((r) => (started.push(r), r)),
+    );
     const settled = await Promise.allSettled(jobs);
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
@@ -99,7 +114,7 @@ async function startCluster({ replicas = {}, host = '127.0.0.1', port = 0, logLe
         agents: [...manifest.service(service).agents],
       };
     }
-    const gateway = await startGateway({ services, host, port, dir, onOutput });
+    const gateway = await startGateway({ services, host, port: gatewayPort, dir, onOutput });
     started.push(gateway);
     return {
       url: gateway.url,

@@ -47,7 +47,10 @@ export declare function startGateway(options: {
   /** nginx's per-address request rate (render.cjs; default its SITE_DEFAULTS); false: none (the benchmark). */
   reqLimitPerIp?: GatewayDescription['reqLimitPerIp'];
 }): Promise<Gateway>;
-/** `replicas` per service id (default: the manifest's replicas.cluster). */
+/**
+ * `replicas` per service id (default: the manifest's replicas.cluster). The gateway's port is
+ * chosen first; every replica gets ARC_GATEWAY_URL = the gateway's URL unless `env` sets it.
+ */
 export declare function startCluster(options?: {
   replicas?: Record<string, number>;
   host?: string;

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { suiteNeeding, testKeyPrefix } from '@arc/devkit';
+import { manifest, suiteNeeding, testKeyPrefix } from '@arc/devkit';
 import { startCluster, type Cluster } from '../../scripts/lib/cluster.cjs';
 import { arcRequest, post, readAnswer, startService, stopAll, userText, type Proc } from './support/processes';
 import { REDIS_URL, deleteKeysUnder } from './support/redis';
@@ -428,13 +428,13 @@ describe('single server: open paths, /agent-info, request agent binding', () => 
     const withToken = await fetch(`${authed.url}/agent-info`, { headers: { Authorization: await bearer({ scopes: [] }) } });
     expect(withToken.status).toBe(200);
     const info = (await withToken.json()) as any;
-    expect(Object.keys(info.registeredAgents).sort()).toEqual(['finance-agent', 'hr-agent', 'support-agent']);
+    expect(Object.keys(info.registeredAgents).sort()).toEqual([...manifest.singleServer.agents].sort());
   });
 
   test('GET /agent-info with AUTH_PROTECT_AGENT_INFO=false: 200 without a token', async () => {
     const res = await fetch(`${bound.url}/agent-info`);
     expect(res.status).toBe(200);
-    expect(Object.keys(((await res.json()) as any).registeredAgents)).toHaveLength(3);
+    expect(Object.keys(((await res.json()) as any).registeredAgents)).toHaveLength(manifest.singleServer.agents.length);
   });
 
   test('AUTH_BIND_REQUEST_AGENT=true: a token whose sub is not requestAgent → 403 -44002; the same name passes', async () => {

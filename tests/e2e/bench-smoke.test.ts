@@ -2,12 +2,15 @@
  * The benchmark harness (`npm run bench`, bench/run.mjs) works, without running a benchmark:
  * `--smoke` starts the single server and both baselines, runs chat.start and chat.message for
  * 1 s at c=1, the variant rows (chat.start on the single server with auth - the same bearer
- * token on every request - and with rate limits nothing reaches) next to the plain row, and the
- * task row (task.create → task.subscribe → TASK_COMPLETED webhook) for 1 s at c=2, and writes
- * its JSON. Checked here: the run ends cleanly, the JSON has the shape bench/README.md
+ * token on every request -, with rate limits nothing reaches, with METRICS_ENABLED=false, and
+ * to the supervisor, which hands it on to finance-agent in process) next to the plain row, and
+ * the task row (task.create → task.subscribe → TASK_COMPLETED webhook) for 1 s at c=2, and
+ * writes its JSON. Checked here: the run ends cleanly, the JSON has the shape bench/README.md
  * describes, every request was a correct ARC success, the auth row's server refused requests
- * without the token (so the row cannot measure an open server), every task's webhook came and
- * verified, and no process is left. With nginx and Redis, the Redis rate-limit row too.
+ * without the token (so the row cannot measure an open server), the plain row had /metrics on
+ * and the metrics-off one not, the supervisor answered with finance-agent's reply, every task's
+ * webhook came and verified, and no process is left. With nginx, the supervisor row through the
+ * gateway (supervisor service → nginx → finance); with nginx and Redis, the Redis rate-limit row.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -62,13 +65,19 @@ interface AuthCheck {
   ok: boolean;
   checks: { what: string; status: number; code: number | null; ok: boolean }[];
 }
+interface MetricsCheck {
+  ok: boolean;
+  checks: { what: string; status: number; ok: boolean }[];
+}
 interface VariantChecks {
-  before?: AuthCheck;
-  after?: AuthCheck;
+  before?: AuthCheck | MetricsCheck;
+  after?: AuthCheck | { counted: number | null; measured: number; ok: boolean };
   probe?: { ok: boolean; statuses: number[]; code: number | null; pid: number };
   counterKeys?: number;
+  reply?: { ok: boolean; status: number; responseAgent: string | null; reply: string | null; problem: string | null };
 }
 interface Comparison {
+  measures: string;
   target: string;
   variant: string;
   base: string;
@@ -91,7 +100,10 @@ interface Result {
     clkTck: number;
     tasks: { workMs: number } | null;
     skipped: string[];
-    variants: { settings: { ratelimit: Record<string, string> }; checks: Record<string, VariantChecks> } | null;
+    variants: {
+      settings: { ratelimit: Record<string, string>; 'metrics-off': Record<string, string> };
+      checks: Record<string, VariantChecks>;
+    } | null;
     redisKeysDeleted?: number | string;
   };
   runs: Run[];
@@ -137,7 +149,9 @@ test('runs chat.start, chat.message, the variant rows and the task row on the si
     'baseline/node-http/c1',
     'chat.message/single/c1',
     'chat.start/single+auth/c1',
+    'chat.start/single+metrics-off/c1',
     'chat.start/single+ratelimit/c1',
+    'chat.start/single+supervisor/c1',
     'chat.start/single/c1',
     'tasks/single/c2',
   ]);
@@ -185,7 +199,7 @@ test('the task row: every task created and subscribed to got its TASK_COMPLETED 
 });
 
 test('the auth row: its server refused a request without a token and one without the chat scope, before and after the runs, and served the token', () => {
-  const checks = result.meta.variants?.checks['single+auth/memory'];
+  const checks = result.meta.variants?.checks['single+auth/memory'] as { before?: AuthCheck; after?: AuthCheck } | undefined;
   for (const when of [checks?.before, checks?.after]) {
     expect(when?.ok).toBe(true);
     expect(when?.checks.map((c) => [c.what, c.status, c.code])).toEqual([
@@ -214,8 +228,43 @@ test('the rate-limit row: a probe server refused the 3rd request under RATE_LIMI
   expect(Object.keys(run.load.statusCodes)).toEqual(['200']);
 });
 
-test('compares each variant row with the same target without it, and flags the auth row outside its budget without failing', () => {
-  expect(result.comparisons.map((c) => `${c.target} vs ${c.base}`).sort()).toEqual(['single+auth vs single', 'single+ratelimit vs single']);
+test('the metrics row: the plain target served /metrics and counted every chat.start measured on it; the metrics-off server had none', () => {
+  expect(result.meta.variants?.settings['metrics-off']).toEqual({ METRICS_ENABLED: 'false' });
+  const checks = result.meta.variants?.checks['single+metrics-off/memory'];
+  expect((checks?.before as MetricsCheck | undefined)?.checks.map((c) => [c.what, c.status, c.ok])).toEqual([
+    ['metrics on (the plain target)', 200, true],
+    ['METRICS_ENABLED=false', 404, true],
+  ]);
+  const measured = result.runs.filter((r) => r.target === 'single' && r.method === 'chat.start').reduce((n, r) => n + r.load.requests, 0);
+  expect(checks?.after).toEqual({ counted: expect.any(Number), measured, ok: true });
+  expect((checks?.after as { counted: number }).counted).toBeGreaterThanOrEqual(measured);
+});
+
+test("the supervisor row: chat.start to supervisor on the single server, answered with finance-agent's reply, every reply a 200", () => {
+  expect(result.meta.variants?.checks['single+supervisor/memory']?.reply).toEqual({
+    ok: true,
+    status: 200,
+    responseAgent: 'supervisor',
+    reply: 'I can help with invoice inquiries. Please provide invoice number.',
+    problem: null,
+  });
+  const run = result.runs.find((r) => r.target === 'single+supervisor')!;
+  expect(run).toMatchObject({ method: 'chat.start', store: 'memory' });
+  expect(Object.keys(run.load.statusCodes)).toEqual(['200']);
+  expect(run.load.sampled).toBeGreaterThan(0); // parsed: supervisor's success with finance-agent's reply
+  // The same process as the plain row (the hop is in process): no deployment of its own.
+  expect(run.processes.map((p) => p.pid)).toEqual(
+    result.runs.find((r) => r.target === 'single' && r.method === 'chat.start')!.processes.map((p) => p.pid),
+  );
+});
+
+test('compares each variant row with the same target without it, and flags a row outside its budget without failing', () => {
+  expect(result.comparisons.map((c) => `${c.measures}: ${c.target} vs ${c.base}`).sort()).toEqual([
+    'auth: single+auth vs single',
+    'metrics: single vs single+metrics-off', // the plain row (metrics on) against the one without
+    'rate limits: single+ratelimit vs single',
+    'supervisor hop: single+supervisor vs single',
+  ]);
   for (const c of result.comparisons) {
     expect(c).toMatchObject({ store: 'memory', concurrency: 1, errors: 0 });
     expect(c.rps).toBeGreaterThan(0);
@@ -227,10 +276,16 @@ test('compares each variant row with the same target without it, and flags the a
   const auth = result.comparisons.find((c) => c.variant === 'auth')!;
   expect(auth.budget).toBe(0.85);
   expect(auth.within).toBe(auth.ratio >= 0.85);
-  expect(result.comparisons.find((c) => c.variant === 'ratelimit')).toMatchObject({ budget: null, within: null });
-  expect(stdout).toContain('Auth and rate limits');
+  const metrics = result.comparisons.find((c) => c.variant === 'metrics-off')!;
+  expect(metrics).toMatchObject({ target: 'single', base: 'single+metrics-off', budget: 0.9 });
+  expect(metrics.within).toBe(metrics.ratio >= 0.9);
+  for (const variant of ['ratelimit', 'supervisor']) {
+    expect(result.comparisons.find((c) => c.variant === variant)).toMatchObject({ budget: null, within: null });
+  }
+  expect(stdout).toContain('Variants (auth, rate limits, metrics, supervisor hop)');
   // Outside the budget (a 1 s run at c=1 on a busy machine may be): a FLAG line, and still exit 0 (run() resolved).
   expect(stdout.includes('FLAG: single+auth')).toBe(!auth.within);
+  expect(stdout.includes('FLAG: single (metrics')).toBe(!metrics.within);
 });
 
 test('summarizes with ratios to both baselines, and per-process start-up, peak RSS and CPU', () => {
@@ -244,6 +299,7 @@ test('summarizes with ratios to both baselines, and per-process start-up, peak R
     'baseline/express',
     'baseline/node-http',
     'single+auth/memory',
+    'single+metrics-off/memory',
     'single+ratelimit/memory',
     'single/memory',
   ]);
@@ -325,7 +381,7 @@ test('refuses an unknown target, method or variant with a usage message, not a s
   );
   expect(badVariant).toMatchObject({
     code: 2,
-    stderr: expect.stringContaining('bench: --variants: unknown nope; choose from auth, ratelimit'),
+    stderr: expect.stringContaining('bench: --variants: unknown nope; choose from auth, ratelimit, metrics-off, supervisor'),
   });
 });
 
@@ -360,4 +416,57 @@ testNeeding(['nginx', 'redis'])(
     for (const p of r.processes) expect(() => process.kill(p.pid, 0)).toThrow();
   },
   90_000,
+);
+
+testNeeding(['nginx'])(
+  'the supervisor row through the gateway: supervisor service → nginx → finance, next to finance-agent through the same nginx',
+  async () => {
+    const out = join(dir, 'gateway-supervisor.json');
+    const env = { ...process.env };
+    delete env.npm_config_quick;
+    delete env.npm_config_smoke;
+    const { stdout: text } = await run(
+      process.execPath,
+      [
+        'bench/run.mjs',
+        '--smoke',
+        '--targets',
+        'nginx-finance',
+        '--methods',
+        'chat.start',
+        '--variants',
+        'supervisor',
+        '--duration',
+        '0.5',
+        '--out',
+        out,
+      ],
+      { cwd: ROOT, env, timeout: 60_000 },
+    );
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Result;
+    expect(r.meta.skipped).toEqual([]);
+    expect(r.meta.variants?.checks['nginx-finance+supervisor/memory']?.reply).toMatchObject({
+      ok: true,
+      responseAgent: 'supervisor',
+      reply: 'I can help with invoice inquiries. Please provide invoice number.',
+    });
+    const rows = r.runs.filter((x) => !x.baseline);
+    expect(rows.map((x) => `${x.target}/${x.store}`).sort()).toEqual(['nginx-finance+supervisor/memory', 'nginx-finance/memory']);
+    for (const x of rows) {
+      expect(x.load.requests).toBeGreaterThan(0);
+      expect(x.load.non2xx + x.load.connErrors + x.load.timeouts + x.load.badBodies).toBe(0);
+      expect(x.load.sampled).toBeGreaterThan(0);
+    }
+    // One gateway: the supervisor replica is measured in its row only, finance and nginx in both.
+    const pids = (target: string) => rows.find((x) => x.target === target)!.processes.map((p) => p.pid);
+    const supervisor = r.processes.find((p) => p.name === 'nginx-finance/memory#supervisor')!;
+    expect(pids('nginx-finance')).not.toContain(supervisor.pid);
+    expect(pids('nginx-finance+supervisor')).toEqual(expect.arrayContaining([supervisor.pid, ...pids('nginx-finance')]));
+    expect(r.comparisons).toEqual([
+      expect.objectContaining({ measures: 'supervisor hop', target: 'nginx-finance+supervisor', base: 'nginx-finance', budget: null }),
+    ]);
+    expect(text).toContain('nginx-finance+supervisor');
+    for (const p of r.processes) expect(() => process.kill(p.pid, 0)).toThrow();
+  },
+  70_000,
 );

@@ -14,7 +14,7 @@
  * cases, through planStore() and openStore().
  */
 import { deleteKeysUnder, findRedisServer, processTree, redisProblem, stillRunning, suiteNeeding, testKeyPrefix } from '@arc/devkit';
-import { DEFAULT_REDIS_URL, shortLivedClient, type ProcessEntry } from '@arc/devkit';
+import { DEFAULT_REDIS_URL, manifest, shortLivedClient, type ProcessEntry } from '@arc/devkit';
 import { openStore, planStore } from '../../scripts/lib/cluster-store.cjs';
 import { pool } from './support/conversations';
 import { servedBy } from './support/distributed-checks';
@@ -86,11 +86,12 @@ describe('the store npm run cluster picks (planStore)', () => {
   });
 });
 
-/** The routes and agents of the mix: finance gets most conversations. */
+/** The routes and agents of the mix: finance gets most conversations; the supervisor's go on to finance through nginx. */
 const MIX = [
   { route: 'finance', agent: 'finance-agent', start: 'invoice please', weight: 6 },
   { route: 'hr', agent: 'hr-agent', start: 'salary question', weight: 2 },
   { route: 'support', agent: 'support-agent', start: 'hello', weight: 2 },
+  { route: 'supervisor', agent: 'supervisor', start: 'invoice please', weight: 1 },
 ] as const;
 const CONVERSATIONS = 100;
 const CONCURRENCY = 8;
@@ -149,7 +150,7 @@ suite('npm run cluster, no flags: conversations stay whole through nginx', () =>
       args: [`${ROOT}/scripts/cluster.mjs`, '--no-build'],
       port,
       // As a user runs it: no store chosen, nothing inherited that would choose one.
-      unsetEnv: ['REDIS_URL', 'FINANCE_REPLICAS', 'HR_REPLICAS', 'SUPPORT_REPLICAS', 'CLUSTER_HOST'],
+      unsetEnv: ['REDIS_URL', ...manifest.ids.map((id) => `${id.toUpperCase()}_REPLICAS`), 'CLUSTER_HOST'],
       env: { CLUSTER_PORT: String(port), REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'warn' },
       readyOutput: 'Ctrl-C stops everything.',
       timeoutMs: 60_000,
@@ -172,7 +173,7 @@ suite('npm run cluster, no flags: conversations stay whole through nginx', () =>
     console.log(`cluster default: chats ${chats}`);
   });
 
-  it(`runs ${CONVERSATIONS} three-message conversations (finance, hr, support) with no failure`, async () => {
+  it(`runs ${CONVERSATIONS} three-message conversations (finance, hr, support, supervisor) with no failure`, async () => {
     const outcomes = await pool(CONVERSATIONS, CONCURRENCY, (i) => conversation(cluster.url, i));
     const failures = outcomes.filter((o) => o.failure).map((o) => `${o.route} ${o.chatId ?? ''}: ${o.failure}`);
     expect(failures).toEqual([]);
@@ -186,7 +187,9 @@ suite('npm run cluster, no flags: conversations stay whole through nginx', () =>
   }, 120_000);
 
   it('stops on SIGINT with exit code 0, leaving none of its processes behind', async () => {
-    expect(tree.length).toBeGreaterThanOrEqual(6); // itself, 4 services, nginx (+ workers, + a private redis-server)
+    // itself, the services' replicas (one finance replica fewer with chats in memory), nginx (+ workers, + a private redis-server)
+    const replicas = Object.values(manifest.replicas('cluster')).reduce((n, r) => n + r, 0);
+    expect(tree.length).toBeGreaterThanOrEqual(1 + (replicas - 1) + 1);
     const exit = cluster.child.exitCode === null ? new Promise<number | null>((r) => cluster.child.once('exit', (code) => r(code))) : null;
     process.kill(cluster.child.pid!, 'SIGINT');
     expect(await exit).toBe(0);

@@ -1,15 +1,16 @@
 /**
  * The local distributed cluster (scripts/lib/cluster.cjs, what `npm run cluster` starts): the
- * built finance (4 replicas), hr and support services as processes, and a real nginx in front,
- * all on ports the OS picked. Needs nginx: without it the suite fails in CI and is skipped,
+ * built finance (4 replicas), hr, support and supervisor services as processes, and a real
+ * nginx in front, all on ports the OS picked. Needs nginx: without it the suite fails in CI and is skipped,
  * saying so, elsewhere.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { noOpenConnectionsTo, suiteNeeding } from '@arc/devkit';
+import { manifest, noOpenConnectionsTo, suiteNeeding } from '@arc/devkit';
 import { startCluster, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
 import {
+  agentInfoThroughGateway,
   bodyLimits,
   financeFollowUp,
   gatewayAnswers,
@@ -18,6 +19,7 @@ import {
   servedBy,
   servingReplicas,
   streamThroughGateway,
+  supervisorThroughGateway,
 } from './support/distributed-checks';
 import { ROOT, arcRequest, post, userText } from './support/processes';
 
@@ -73,6 +75,17 @@ suite('local cluster: services behind nginx', () => {
   it('passes an SSE stream through as frames', async () => {
     const frames = await streamThroughGateway(cluster.url);
     expect(frames.map((f) => f.event)).toContain('stream');
+  });
+
+  it('routes a chat.start to the supervisor on to finance, both through nginx (ARC_GATEWAY_URL)', async () => {
+    await supervisorThroughGateway(cluster.url);
+  });
+
+  it('serves GET /agent-info/<agent id> for every agent of the manifest', async () => {
+    await agentInfoThroughGateway(
+      cluster.url,
+      manifest.services.flatMap((s) => s.agents),
+    );
   });
 
   it('answers -41003 as ARC JSON 502 when no replica of a service is up', async () => {

@@ -6,7 +6,8 @@
  * set; without them the suite is skipped, saying so.
  *
  * Through nginx: no token → 401 -44001; a token signed with the env file's secret → served by
- * every agent; one caller's burst over the finance replicas → exactly the limit served in all
+ * every agent, the supervisor included (its own calls to finance carry a token it signs with the
+ * same secret); one caller's burst over the finance replicas → exactly the limit served in all
  * (the replicas count together in Redis), the rest 429 -44007 with Retry-After.
  */
 import { readFileSync } from 'node:fs';
@@ -75,6 +76,17 @@ suite('docker compose deployment with docker/security.env', () => {
       const res = await client.chat.start(agent, 'hello');
       expect(res.result.chat.status).toBe('ACTIVE');
     }
+  });
+
+  it('the supervisor calls finance through nginx with a token it signs itself (AUTH_JWT_SECRET), and reads its /agent-info', async () => {
+    const t = await token(`compose-${randomUUID()}`, 'arc.chat.controller arc.agent.caller');
+    const client = new ArcClient(`${url}/arc/supervisor`, { requestAgent: 'compose-security', token: t });
+    const res = await client.chat.start('supervisor', 'I have a question about an invoice');
+    expect(res.result.chat.message?.parts[0]).toMatchObject({
+      content: 'I can help with invoice inquiries. Please provide invoice number.',
+    });
+    const next = await client.chat.message('supervisor', res.result.chat.chatId, 'INV-12345');
+    expect(next.result.chat.message?.parts[0]).toMatchObject({ content: 'Processing your request: INV-12345' });
   });
 
   it("enforces one caller's limit across the finance replicas together (counters in Redis)", async () => {

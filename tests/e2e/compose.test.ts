@@ -10,7 +10,16 @@ import { promisify } from 'node:util';
 import { ArcClient } from '@arc/core/client';
 import { manifest, suiteNeeding, testNeeding, type Need } from '@arc/devkit';
 import { ConversationLoad, conversation, countByReplica, finishChats, type Sent } from './support/conversations';
-import { bodyLimits, gatewayAnswers, guideFlow, requestIds, servingReplicas, streamThroughGateway } from './support/distributed-checks';
+import {
+  agentInfoThroughGateway,
+  bodyLimits,
+  gatewayAnswers,
+  guideFlow,
+  requestIds,
+  servingReplicas,
+  streamThroughGateway,
+  supervisorThroughGateway,
+} from './support/distributed-checks';
 import { ROOT } from './support/processes';
 
 const baseUrl = process.env.ARC_COMPOSE_URL?.replace(/\/+$/, '');
@@ -75,6 +84,17 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
     const ticket = await supportClient.task.create('support-agent', 'The printer is on fire');
     expect((await supportClient.task.waitFor('support-agent', ticket.result.task.taskId, { timeoutMs: 60_000 })).status).toBe('COMPLETED');
   }, 120_000);
+
+  it('routes a chat.start to the supervisor on to finance, both through nginx (ARC_GATEWAY_URL=http://nginx:80)', async () => {
+    await supervisorThroughGateway(url);
+  });
+
+  it('serves GET /agent-info/<agent id> for every agent of the manifest', async () => {
+    await agentInfoThroughGateway(
+      url,
+      manifest.services.flatMap((s) => s.agents),
+    );
+  });
 
   it('answers its own errors as ARC JSON: unknown agent, unknown path, /health', async () => {
     await gatewayAnswers(url);
@@ -157,12 +177,13 @@ suite(`docker compose deployment at ${baseUrl}`, () => {
     300_000,
   );
 
-  withSingleServer('serves all three agents from the single-server image on /arc', async () => {
+  withSingleServer('serves all agents from the single-server image on /arc', async () => {
     const client = new ArcClient(`${singleUrl}/arc`, { requestAgent: 'compose-e2e' });
     for (const [agent, text, reply] of [
       ['finance-agent', 'invoice', 'I can help with invoice inquiries. Please provide invoice number.'],
       ['hr-agent', 'benefits', 'I can explain our benefits package. What would you like to know?'],
       ['support-agent', 'hello', "Hi! I'm here to help with general support. What do you need?"],
+      ['supervisor', 'invoice question', 'I can help with invoice inquiries. Please provide invoice number.'],
     ] as const) {
       const res = await client.chat.start(agent, text);
       expect(res.result.chat.message?.parts[0]).toMatchObject({ content: reply });

@@ -54,6 +54,51 @@ describe('nginx/render.cjs', () => {
     expect(renderSite(compose)).toContain('server finance:8001 max_fails=');
   });
 
+  it('routes GET /agent-info/<agent id> of every agent of every service to its service’s GET /agent-info', () => {
+    const compose = composeDescription();
+    const { locations } = split(renderSite(compose));
+    const agentInfo = locations.filter((l) => l.head.startsWith('= /agent-info/'));
+    const expected = manifest.services.flatMap((s) => s.agents.map((agent) => ({ agent, service: s.id })));
+    expect(expected.map((e) => e.agent)).toEqual(expect.arrayContaining(['finance-agent', 'hr-agent', 'support-agent', 'supervisor']));
+    expect(agentInfo.map((l) => l.head)).toEqual(expected.map((e) => `= /agent-info/${e.agent}`));
+    for (const { agent, service } of expected) {
+      const body = agentInfo.find((l) => l.head === `= /agent-info/${agent}`)!.body;
+      // That service's upstream, its own /agent-info path; the agent named for nginx's 502/504 envelopes.
+      expect(body).toMatch(new RegExp(`^\\s*proxy_pass http://arc_${service}/agent-info;$`, 'm'));
+      expect(body).toMatch(new RegExp(`^\\s*set \\$arc_agent ${agent};$`, 'm'));
+      // GET (and HEAD) only: anything else is nginx's own 405 -32600 with Allow.
+      expect(body).toContain('if ($request_method !~ "^(GET|HEAD)$") {');
+      expect(body).toMatch(/^\s*add_header Allow "GET, HEAD" always;$/m);
+      const refusal = JSON.parse(/return 405 '(\{.*\})';$/m.exec(body)![1]!);
+      expect(refusal).toMatchObject({ arc: '1.0', id: null, responseAgent: 'nginx', result: null, error: { code: -32600 } });
+      // Authorization passes through: nothing here sets or clears a request header (and a
+      // proxy_set_header here would drop the server's, X-Request-Id included).
+      expect(body).not.toMatch(/proxy_set_header|proxy_pass_request_headers|proxy_intercept_errors/);
+    }
+    // Any other agent id: 404 -41001, as for /arc/<unknown>.
+    const unknown = locations.find((l) => l.head === '~ "^/agent-info/(?<arc_agent>[A-Za-z0-9._-]{1,64})$"')!;
+    expect(unknown.body).toMatch(/return 404 '.*"code":-41001,/);
+    // A description's own agents only: a service without agent ids gets no such location.
+    const bare = split(renderSite({ listen: '127.0.0.1:8080', services: { finance: { servers: ['127.0.0.1:40001'] } } })).locations;
+    expect(bare.filter((l) => l.head.startsWith('= /agent-info/'))).toEqual([]);
+  });
+
+  it('takes an agent id equal to its service name as one route (the supervisor service’s agent `supervisor`)', () => {
+    const site = renderSite({
+      listen: '127.0.0.1:8080',
+      services: { ...desc.services, supervisor: { servers: ['127.0.0.1:40009'], agents: ['supervisor'] } },
+    });
+    expect(site.match(/^\s*supervisor arc_supervisor;$/gm)).toHaveLength(1);
+    expect(site).toContain('location = /agent-info/supervisor {');
+    // Across services, a route given twice is still refused.
+    expect(() =>
+      renderSite({
+        listen: '127.0.0.1:8080',
+        services: { ...desc.services, other: { servers: ['127.0.0.1:40009'], agents: ['finance'] } },
+      }),
+    ).toThrow(/route \/arc\/finance is given twice/);
+  });
+
   it('renders the per-address limit: the default, or connLimitPerIp', () => {
     expect(SITE_DEFAULTS.connLimitPerIp).toBe(256);
     expect(renderSite(desc)).toMatch(/^\s*limit_conn arc_conn_per_ip 256;$/m);

@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArcClient, ArcResponseError } from '@arc/core/client';
+import { manifest } from '@arc/devkit';
 import { arcRequest, post, ROOT, startService, stopAll, userText, type Proc } from './support/processes';
 
 let single: Proc;
@@ -110,9 +111,9 @@ test('the numeric request id keeps its JSON type', async () => {
 
 test('health and agent-info', async () => {
   const health = await (await fetch(`${single.url}/health`)).json();
-  expect(health).toMatchObject({ status: 'healthy', server_id: 'multi-agent-server', agents: 3 });
+  expect(health).toMatchObject({ status: 'healthy', server_id: 'multi-agent-server', agents: manifest.singleServer.agents.length });
   const info: any = await (await fetch(`${single.url}/agent-info`)).json();
-  expect(Object.keys(info.registeredAgents).sort()).toEqual(['finance-agent', 'hr-agent', 'support-agent']);
+  expect(Object.keys(info.registeredAgents).sort()).toEqual([...manifest.singleServer.agents].sort());
   expect(info.registeredAgents['finance-agent'].supportedMethods).toEqual([
     'chat.start',
     'chat.message',
@@ -318,5 +319,21 @@ describe('the TypeScript client against the running servers', () => {
     expect(unknownAgent).toBeInstanceOf(ArcResponseError);
     expect(unknownAgent).toMatchObject({ code: -41001, httpStatus: 404, details: { agentId: 'ghost-agent' } });
     await expect(client.request('report.generate', 'finance-agent', {})).rejects.toMatchObject({ code: -32601, httpStatus: 404 });
+  });
+});
+
+describe('the supervisor in the single server', () => {
+  test('routes a conversation to the specialist mounted beside it (in process) and keeps it there', async () => {
+    const client = new ArcClient(arcUrl(single), { requestAgent: 'ts-e2e' });
+    const start = await client.chat.start('supervisor', 'invoice question');
+    expect(start.responseAgent).toBe('supervisor');
+    expect(start.result.chat.message?.parts[0]).toMatchObject({
+      content: 'I can help with invoice inquiries. Please provide invoice number.',
+    });
+    const chatId = start.result.chat.chatId;
+    const msg = await client.chat.message('supervisor', chatId, 'INV-1');
+    expect(msg.result.chat.message?.parts[0]).toMatchObject({ content: 'Processing your request: INV-1' });
+    const end = await client.chat.end('supervisor', chatId);
+    expect(end.result.chat.status).toBe('CLOSED');
   });
 });

@@ -62,7 +62,7 @@ function invoiceReportTask(workMs: number) {
 /** A new finance agent (one per server: an agent holds its handlers, not state). */
 export function createFinanceAgent(options: FinanceAgentOptions = {}): ArcAgent {
   const workMs = options.workMs ?? DEFAULT_WORK_MS;
-  return new ArcAgent(FINANCE_AGENT_ID, { description: 'Invoices, payments and budgets' })
+  return new ArcAgent(FINANCE_AGENT_ID, { description: 'Invoices, payments, budgets, expenses, billing and refunds' })
     .on('chat.start', (params) => financeReply(messageText(params.initialMessage)))
     .on('chat.message', (params) => `Processing your request: ${messageText(params.message)}`)
     .onTask(invoiceReportTask(workMs));

@@ -52,7 +52,7 @@ function leaveRequestTask(workMs: number) {
 
 export function createHrAgent(options: HrAgentOptions = {}): ArcAgent {
   const workMs = options.workMs ?? DEFAULT_WORK_MS;
-  return new ArcAgent(HR_AGENT_ID, { description: 'Salary, benefits and leave' })
+  return new ArcAgent(HR_AGENT_ID, { description: 'Salary, payroll, benefits, leave, vacation, hiring and employee records' })
     .on('chat.start', (params) => hrReply(messageText(params.initialMessage)))
     .on('chat.message', (params) => `Let me check that for you: ${messageText(params.message)}`)
     .onTask(leaveRequestTask(workMs));

@@ -1,7 +1,11 @@
-/** The single server: finance, HR and support agents in one process, one port, one /arc. */
+/**
+ * The single server: finance, HR and support agents in one process, one port, one /arc, and the
+ * supervisor, which routes to them in process (its directory lists the agents mounted here).
+ */
 import { createArcServer, serverOptions, type ArcServer, type ServiceDeps } from '@arc/core/express';
 import { createFinanceAgent } from '@arc/finance';
 import { createHrAgent } from '@arc/hr';
+import { AgentDirectory, createSupervisorAgent } from '@arc/supervisor';
 import { createSupportAgent } from '@arc/support';
 
 export const DEFAULTS = { PORT: 8000, SERVER_ID: 'multi-agent-server' } as const;
@@ -12,8 +16,14 @@ export interface AgentsOptions {
 }
 
 export function createServer(deps: ServiceDeps, agents: AgentsOptions = {}): ArcServer {
-  return createArcServer({ ...serverOptions(deps), description: 'ARC single server: finance, HR and support agents' })
+  const server = createArcServer({
+    ...serverOptions(deps),
+    description: 'ARC single server: finance, HR and support agents, and the supervisor routing to them',
+  })
     .addAgent(createFinanceAgent(agents))
     .addAgent(createHrAgent(agents))
     .addAgent(createSupportAgent(agents));
+  // Read when a conversation is routed, so it describes every agent mounted by then.
+  const directory = AgentDirectory.inProcess(() => server.router.agentList);
+  return server.addAgent(createSupervisorAgent({ directory }));
 }

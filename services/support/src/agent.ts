@@ -36,7 +36,7 @@ function ticketTask(workMs: number) {
 
 export function createSupportAgent(options: SupportAgentOptions = {}): ArcAgent {
   const workMs = options.workMs ?? DEFAULT_WORK_MS;
-  return new ArcAgent(SUPPORT_AGENT_ID, { description: 'General support' })
+  return new ArcAgent(SUPPORT_AGENT_ID, { description: 'General support: accounts, passwords, devices, tickets and anything else' })
     .on('chat.start', () => SUPPORT_GREETING)
     .on('chat.message', (params) => `I understand your concern: ${messageText(params.message)}. Let me help you.`)
     .onTask(ticketTask(workMs));

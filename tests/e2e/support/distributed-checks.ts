@@ -107,6 +107,43 @@ export async function servingReplicas(baseUrl: string, route: string, agent: str
   return served;
 }
 
+/**
+ * The supervisor behind the gateway: chat.start on /arc/supervisor is routed to the specialist
+ * (an invoice question to finance-agent), which the supervisor calls through the gateway too
+ * (ARC_GATEWAY_URL), and the specialist's reply comes back under the supervisor's name.
+ */
+export async function supervisorThroughGateway(baseUrl: string): Promise<string> {
+  const res = await post(
+    `${baseUrl}/arc/supervisor`,
+    JSON.stringify(arcRequest('chat.start', 'supervisor', { initialMessage: userText('invoice question') })),
+  );
+  expect(res.status).toBe(200);
+  expect(res.json).toMatchObject({ responseAgent: 'supervisor', error: null, result: { chat: { status: 'ACTIVE' } } });
+  expect(res.json.result.chat.message.parts[0].content).toBe('I can help with invoice inquiries. Please provide invoice number.');
+  return res.json.result.chat.chatId as string;
+}
+
+/**
+ * GET /agent-info/<agent id>: that agent's service's /agent-info (through one replica), for
+ * every agent given; other methods 405 from nginx; an unknown agent id 404 -41001.
+ */
+export async function agentInfoThroughGateway(baseUrl: string, agents: readonly string[]): Promise<void> {
+  for (const agent of agents) {
+    const res = await fetch(`${baseUrl}/agent-info/${agent}`);
+    expect({ agent, status: res.status }).toEqual({ agent, status: 200 });
+    const info = (await res.json()) as any;
+    expect(info.registeredAgents?.[agent]).toMatchObject({ status: 'active', supportedMethods: expect.arrayContaining(['chat.start']) });
+    expect(typeof info.registeredAgents[agent].description).toBe('string');
+  }
+  const posted = await post(`${baseUrl}/agent-info/${agents[0]}`, '{}');
+  expect(posted.status).toBe(405);
+  expect(posted.headers.get('allow')).toBe('GET, HEAD');
+  expect(posted.json).toMatchObject({ arc: '1.0', id: null, responseAgent: 'nginx', result: null, error: { code: -32600 } });
+  const unknown = await fetch(`${baseUrl}/agent-info/nope-agent`);
+  expect(unknown.status).toBe(404);
+  expect(await unknown.json()).toMatchObject({ error: { code: -41001, details: { agentId: 'nope-agent' } } });
+}
+
 /** nginx's own answers: /health, an unknown agent, an unknown path, the bare /arc. */
 export async function gatewayAnswers(baseUrl: string): Promise<void> {
   const health = await fetch(`${baseUrl}/health`);
