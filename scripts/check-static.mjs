@@ -20,6 +20,8 @@
  *     passes each of them, commented-out ones too, to every ARC service as `${NAME:-}` (empty =
  *     unset); with a compose tool, `config` with `--env-file docker/security.env` shows the file's
  *     values in every ARC service's environment.
+ *  7. docker/prometheus.yml (compose `observability` profile) has a scrape job per service of the
+ *     manifest at its port; `promtool check config` when promtool is installed.
  *
  * A missing tool (docker-compose, nginx) fails the check in CI (CI set) and is skipped, saying
  * so, elsewhere (@arc/devkit's inCI(), the rule the test suites follow too).
@@ -262,6 +264,33 @@ if (!nginx) {
   }
   if (problems.length > 0) fail(name, problems.join('\n'));
   else ok(name, `${names.length} variables passed to every service${composeTool ? ', checked with config --env-file' : ''}`);
+}
+
+// 7. Prometheus (compose `observability` profile) scrapes every service of the manifest at its port
+{
+  const name = 'docker/prometheus.yml';
+  const file = join(ROOT, 'docker', 'prometheus.yml');
+  const text = readFileSync(file, 'utf8');
+  const problems = [];
+  const jobs = [...text.matchAll(/- job_name: (\S+)\n((?: {4}.*\n)*)/g)].map((m) => ({ id: m[1], body: m[2] }));
+  for (const service of manifest.services) {
+    const job = jobs.find((j) => j.id === service.id);
+    if (!job) problems.push(`no scrape job for service ${service.id}`);
+    else {
+      if (!new RegExp(`names: \\[${service.id}\\]`).test(job.body))
+        problems.push(`job ${service.id} does not resolve the name ${service.id}`);
+      if (!new RegExp(`port: ${service.port}\\b`).test(job.body)) problems.push(`job ${service.id} does not scrape port ${service.port}`);
+    }
+  }
+  for (const job of jobs)
+    if (!manifest.services.some((s) => s.id === job.id)) problems.push(`job ${job.id} names no service of the manifest`);
+  if (problems.length > 0) fail(name, problems.join('\n'));
+  else if (!has('promtool', ['--version'])) ok(name, `a job per service (${jobs.length}); promtool not installed, syntax not checked`);
+  else {
+    const r = run('promtool', ['check', 'config', '--syntax-only', file]);
+    if (r.status === 0) ok(name, `a job per service (${jobs.length}), promtool check config`);
+    else fail(name, r.out);
+  }
 }
 
 for (const r of results) {
