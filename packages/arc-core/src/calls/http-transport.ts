@@ -15,7 +15,7 @@ import type { AgentChatStream } from './agent-stream';
 import { AgentCallError } from './errors';
 import { openHttpStream } from './http-stream';
 import { TRACEPARENT_HEADER } from './trace-context';
-import type { AgentCallRequest, AgentCallTransport } from './transport';
+import { callEnvelope, type AgentCallRequest, type AgentCallTransport } from './transport';
 import { authorizationFor, type AgentCallToken } from './service-token';
 
 export interface HttpAgentTransportOptions extends AgentRoutesOptions {
@@ -84,15 +84,7 @@ export class HttpAgentTransport implements AgentCallTransport {
     const url = this.resolve(target);
     if (url === undefined) throw new AgentCallError(-41001, `No route to agent ${target}`, target, method, { retryable: false });
     const authorization = await this.authorization(request);
-    const body = JSON.stringify({
-      arc: '1.0',
-      id: request.id,
-      method,
-      requestAgent: request.requestAgent,
-      targetAgent: target,
-      params: request.params,
-      traceId: request.traceId,
-    });
+    const body = JSON.stringify(callEnvelope(request));
     return openHttpStream({
       url,
       id: request.id,

@@ -53,6 +53,19 @@ export interface LocalAgents {
   handle(body: unknown, meta: RequestMeta): Promise<ArcReply>;
 }
 
+/** The ARC request envelope of a call, whichever transport carries it. */
+export function callEnvelope(request: AgentCallRequest): Record<string, unknown> {
+  return {
+    arc: '1.0',
+    id: request.id,
+    method: request.method,
+    requestAgent: request.requestAgent,
+    targetAgent: request.target,
+    params: request.params,
+    traceId: request.traceId,
+  };
+}
+
 /** The meta of an in-process request: the call's headers and chain, and an abort for the timeout. */
 class CallMeta implements RequestMeta {
   readonly headers: Record<string, string>;
@@ -111,15 +124,7 @@ export class InProcessTransport implements AgentCallTransport {
   /** Sends the request through the router; its reply, or AgentCallError on timeout or abort before it. */
   private async send(request: AgentCallRequest): Promise<ArcReply> {
     const { target, method, timeoutMs, signal } = request;
-    const body = {
-      arc: '1.0',
-      id: request.id,
-      method,
-      requestAgent: request.requestAgent,
-      targetAgent: target,
-      params: request.params,
-      traceId: request.traceId,
-    };
+    const body = callEnvelope(request);
     const meta = new CallMeta(request);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;

@@ -1,12 +1,11 @@
 /** ctx.agents between two ArcServers over HTTP: a routes map, a gateway-style URL, and failures. */
-import type { IncomingMessage } from 'node:http';
 import { AgentCallError } from '../../src/calls/errors';
 import { HttpAgentTransport } from '../../src/calls/http-transport';
 import { ArcErrorCode } from '../../src/errors/codes';
 import { ArcServer, createArcServer } from '../../src/express';
 import { ArcAgent, type HandlerContext } from '../../src/router/agent';
 import type { RequestState } from '../../src/router/request-state';
-import { freePort, httpRequest, listenPlain, postJson } from '../support/http';
+import { freePort, httpRequest, listenPlain, postJson, readAll } from '../support/http';
 import { deferred, envelope, rejection, type Json } from '../support/util';
 
 interface Seen {
@@ -26,16 +25,6 @@ function seen(ctx: HandlerContext): Seen {
     chainHeader: meta.headers?.['x-arc-call-chain'],
     chain: meta.callChain,
   };
-}
-
-/** Body of a request, read whole. */
-function readAll(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 describe('ctx.agents over HTTP', () => {

@@ -17,7 +17,7 @@ import type { Part } from '../../src/protocol/types';
 import { ArcAgent, type HandlerContext } from '../../src/router/agent';
 import type { RequestState } from '../../src/router/request-state';
 import { ArcRouter, type RouterOptions } from '../../src/router/router';
-import { freePort, httpRequest, listenPlain } from '../support/http';
+import { freePort, httpRequest, listenPlain, readAll } from '../support/http';
 import { deferred, envelope, rejection, type Deferred } from '../support/util';
 
 async function texts(stream: AgentChatStream): Promise<string[]> {
@@ -280,16 +280,6 @@ describe('streamed agent calls in process', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-/** Reads a request body whole. */
-function readAll(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 const SSE = { 'Content-Type': 'text/event-stream' };
 const msg = (text: string) => ({ role: 'agent', parts: [{ type: 'TextPart', content: text }] });

@@ -51,6 +51,16 @@ export function postJson(
   return httpRequest(baseUrl, { body: JSON.stringify(body), headers });
 }
 
+/** A request body, read whole. */
+export function readAll(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
 /** Starts a plain node:http server on an OS-chosen port. */
 export async function listenPlain(handler: http.RequestListener): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const server = http.createServer(handler);

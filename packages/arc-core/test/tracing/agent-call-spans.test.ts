@@ -4,21 +4,13 @@
  * or in another server over HTTP) is the client span's child, all in one trace.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { createArcServer, type ArcServer } from '../../src/express';
+import { createArcServer } from '../../src/express';
 import { ArcAgent } from '../../src/router/agent';
 import { postJson } from '../support/http';
 import { envelope, userMessage } from '../support/util';
-import { INCOMING, memoryTracing } from './memory-tracing';
+import { INCOMING, closedAfterEach, memoryTracing } from './memory-tracing';
 
-const servers: ArcServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close({ graceMs: 0 });
-});
-
-async function listening(server: ArcServer): Promise<string> {
-  servers.push(server);
-  return (await server.listen(0, '127.0.0.1')).url;
-}
+const listening = closedAfterEach();
 
 const ask = (url: string, target: string) =>
   postJson(url, envelope('chat.start', { initialMessage: userMessage('hi') }, { targetAgent: target, traceId: 'arc-calls-1' }), {
@@ -51,7 +43,11 @@ describe('agent call spans', () => {
     expect(root.parentSpanContext?.spanId).toBe(INCOMING.spanId);
     expect(ok!.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
     expect(callee.parentSpanContext?.spanId).toBe(ok!.spanContext().spanId);
-    expect(ok!.attributes).toMatchObject({ 'arc.request_agent': 'supervisor', 'arc.target_agent': 'hr-agent', 'arc.trace_id': 'arc-calls-1' });
+    expect(ok!.attributes).toMatchObject({
+      'arc.request_agent': 'supervisor',
+      'arc.target_agent': 'hr-agent',
+      'arc.trace_id': 'arc-calls-1',
+    });
     expect(failed!.status.code).toBe(SpanStatusCode.ERROR);
     expect(failed!.attributes['arc.error_code']).toBe(-32601);
   });

@@ -1,5 +1,6 @@
 /** A tracer whose spans are kept in memory (SimpleSpanProcessor: each span exported when it ends). */
 import type { Tracer } from '@opentelemetry/api';
+import type { ArcServer } from '../../src/express';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -54,4 +55,22 @@ export function parseTraceparentHeader(header: string): { traceId: string; spanI
   const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(header);
   if (m === null) throw new Error(`not a traceparent: ${header}`);
   return { traceId: m[1]!, spanId: m[2]!, flags: m[3]! };
+}
+
+/**
+ * `listening(server)`: the server listening on a free loopback port, its URL; every server so
+ * started is closed after each test unless the test closed it itself and said so with
+ * `listening.forget(server)` (call at the top level of a test file).
+ */
+export function closedAfterEach(): ((server: ArcServer) => Promise<string>) & { forget(server: ArcServer): void } {
+  const servers = new Set<ArcServer>();
+  afterEach(async () => {
+    for (const s of servers) await s.close({ graceMs: 0 });
+    servers.clear();
+  });
+  const listening = async (server: ArcServer): Promise<string> => {
+    servers.add(server);
+    return (await server.listen(0, '127.0.0.1')).url;
+  };
+  return Object.assign(listening, { forget: (server: ArcServer) => void servers.delete(server) });
 }

@@ -3,24 +3,16 @@
  * the traceparent header reaching the span, flush / shutdown on close; no hook without it.
  */
 import { SpanKind } from '@opentelemetry/api';
-import { createArcServer, type ArcServer } from '../../src/express';
+import { createArcServer } from '../../src/express';
 import { ArcAgent } from '../../src/router/agent';
 import { postJson } from '../support/http';
 import { envelope, userMessage } from '../support/util';
-import { INCOMING, memoryTracing } from './memory-tracing';
+import { INCOMING, closedAfterEach, memoryTracing } from './memory-tracing';
 
 const agent = () => new ArcAgent('finance-agent').on('chat.start', () => 'Welcome');
 const chatStart = () => envelope('chat.start', { initialMessage: userMessage('hi') }, { targetAgent: 'finance-agent', traceId: 'arc-42' });
 
-const servers: ArcServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close({ graceMs: 0 });
-});
-
-async function listening(server: ArcServer): Promise<string> {
-  servers.push(server);
-  return (await server.listen(0, '127.0.0.1')).url;
-}
+const listening = closedAfterEach();
 
 describe('ArcServer tracing option', () => {
   it('with a TracerProvider: a server span per POST /arc, child of its traceparent header; the provider is flushed on close, not shut down', async () => {
@@ -41,7 +33,7 @@ describe('ArcServer tracing option', () => {
     expect(span.instrumentationScope.version).toMatch(/^\d+\.\d+\.\d+/);
 
     await server.close({ graceMs: 0 });
-    servers.length = 0;
+    listening.forget(server);
     expect(forceFlush).toHaveBeenCalledTimes(1);
     expect(shutdown).not.toHaveBeenCalled();
   });
@@ -62,7 +54,7 @@ describe('ArcServer tracing option', () => {
     await postJson(url, chatStart());
     expect(tracing.spans().map((s) => s.name)).toEqual(['finance-agent/chat.start']);
     await server.close({ graceMs: 0 });
-    servers.length = 0;
+    listening.forget(server);
     expect(order).toEqual(['shutdown:closed']);
   });
 
@@ -81,9 +73,9 @@ describe('ArcServer tracing option', () => {
     expect(span.attributes['arc.error_code']).toBe(-44001);
   });
 
-  it('without the option (and without metrics) no hook is installed: the pipeline is the untraced one', () => {
+  it('without the option (and without metrics) no hook is installed: the pipeline is the untraced one', async () => {
     const server = createArcServer({ serverId: 'plain' }).addAgent(agent());
-    servers.push(server);
     expect(server.router.hooks).toMatchObject({ onRequest: null, preHandler: null, onSend: null, onError: null, onResponse: null });
+    await server.close({ graceMs: 0 });
   });
 });
