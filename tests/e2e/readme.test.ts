@@ -110,6 +110,35 @@ test('the README webhook receiver prints the events of a task whose server has t
   await rx.stop();
 }, 60_000);
 
+describe('the README supervisor section', () => {
+  const section = readme.split('\n## The supervisor, calls between agents, traces and metrics\n')[1]?.split('\n## ')[0] ?? '';
+  const line = (start: string) => section.split('\n').find((l) => l.startsWith(start));
+  const local = (command: string) => command.replace('localhost:8000', `127.0.0.1:${server.port}`);
+
+  test('the supervisor curl call is routed to finance, its traceId echoed', async () => {
+    const curl = line('curl -s http://localhost:8000/arc');
+    expect(curl).toContain('"targetAgent":"supervisor"');
+    const env = JSON.parse((await run('bash', ['-c', local(curl!)])).stdout);
+    expect(env).toMatchObject({ responseAgent: 'supervisor', traceId: 'trace-readme-1' });
+    expect(env.result.chat.message.parts[0].content).toBe('I can help with invoice inquiries. Please provide invoice number.');
+  });
+
+  test('the fan-out example and the metrics curl work as written', async () => {
+    const fan = line('node examples/fan-out.mjs');
+    expect(fan).toBeDefined();
+    // The example's default address is the single server's; ARC_URL points it at this one.
+    const { stdout } = await run('bash', ['-c', fan!], {
+      cwd: ROOT,
+      env: { ...process.env, ARC_URL: `http://127.0.0.1:${server.port}/arc` },
+    });
+    expect(stdout).toContain('finance-agent: I handle invoices, payments, and budgets. How can I help?');
+    expect(stdout).toContain('legal-agent: failed (-41003)');
+    const metrics = (await run('bash', ['-c', local(line('curl -s http://localhost:8000/metrics')!)])).stdout;
+    // The supervisor's call above, and the example's calls (over HTTP, from its own server: not counted here).
+    expect(metrics).toMatch(/^arc_agent_calls_total\{target="finance-agent",method="chat.start",outcome="ok"\} [1-9]\d*$/m);
+  });
+});
+
 test('the README agent example is examples/echo-agent.mjs, and it runs as described', async () => {
   const block = readme.split('## Writing an agent')[1]!.split('```js\n')[1]!.split('```')[0]!;
   expect(block).toBe(readFileSync(join(ROOT, 'examples', 'echo-agent.mjs'), 'utf8'));
