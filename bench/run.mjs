@@ -2,8 +2,9 @@
 /**
  * `npm run bench` - throughput, latency, memory, CPU and start-up of the ARC services, next to
  * two baselines (bare node:http and plain Express 5), the variant rows (chat.start with auth,
- * with rate limits, next to the same target without them) and the task rows (task.create →
- * task.subscribe → the TASK_COMPLETED webhook, per second). See bench/README.md.
+ * with rate limits, without metrics, through the supervisor, next to the same target without
+ * them) and the task rows (task.create → task.subscribe → the TASK_COMPLETED webhook, per
+ * second). See bench/README.md.
  *
  *   npm run bench                  full: ~9 minutes
  *   npm run bench -- --quick       (or `npm run bench --quick`): ~2 minutes
@@ -24,11 +25,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { chatStartReply, startChatPool } from './lib/arc.mjs';
+import { AGENT, chatStartReply, startChatPool } from './lib/arc.mjs';
 import { startGenerator } from './lib/load.mjs';
 import { measureRun } from './lib/measure.mjs';
 import { cellNames, leaveOutWhatCannotRun, modeFromCommandLine, preflight } from './lib/mode.mjs';
-import { AUTH_BUDGET, TASKS, TASK_SETTINGS, baselines, budget, deployments, schedule, splitTarget } from './lib/plan.mjs';
+import {
+  AUTH_BUDGET,
+  METRICS_BUDGET,
+  TASKS,
+  TASK_SETTINGS,
+  VARIANTS,
+  baselines,
+  budget,
+  deployments,
+  schedule,
+  splitTarget,
+} from './lib/plan.mjs';
 import { clockTicks, cpuTicks, memory } from './lib/proc-stats.mjs';
 import { deleteKeys, redisServerPid } from './lib/redis.mjs';
 import {
@@ -43,8 +55,16 @@ import {
   tasksTable,
   variantsTable,
 } from './lib/report.mjs';
-import { ROOT, killAll, startBaseline, startTarget, taskServerEnv } from './lib/targets.mjs';
-import { checkAuthEnforced, probeMemoryRateLimit, variantSettings, watchCounterKeys } from './lib/variants.mjs';
+import { ROOT, agentVariant, killAll, startBaseline, startTarget, taskServerEnv } from './lib/targets.mjs';
+import {
+  checkAgentReply,
+  checkAuthEnforced,
+  checkMetrics,
+  countedRequests,
+  probeMemoryRateLimit,
+  variantSettings,
+  watchCounterKeys,
+} from './lib/variants.mjs';
 
 const PAUSE_BETWEEN_RUNS_MS = 250;
 let interrupted = false;
@@ -84,7 +104,9 @@ async function main() {
   if (mode.variants.cells.length > 0) {
     log(
       `variants: ${cellNames(mode.variants.cells)} at ${mode.variants.method} c=${mode.variants.concurrency}, each next to the same target without it ` +
-        `(auth: the same bearer token on every request, budget >= ${AUTH_BUDGET.toFixed(2)}x; ratelimit: limits nothing reaches)`,
+        `(auth: the same bearer token on every request, budget >= ${AUTH_BUDGET.toFixed(2)}x; ratelimit: limits nothing reaches; ` +
+        `metrics-off: METRICS_ENABLED=false, the plain row (metrics on) against it, budget >= ${METRICS_BUDGET.toFixed(2)}x; ` +
+        'supervisor: chat.start to supervisor, routed to finance-agent - in process on single, over HTTP through the gateway on nginx-finance)',
     );
   }
   if (mode.tasks.cells.length > 0) {
@@ -176,19 +198,35 @@ async function main() {
       state.deployments.splice(state.deployments.indexOf(d), 1);
       await d.stop();
     };
-    for (const { target, store, methods } of deployments(mode)) {
-      const { variant } = splitTarget(target);
+    for (const { target, store, methods, agentVariants } of deployments(mode)) {
+      const { base, variant } = splitTarget(target);
       const env = { ...serverEnv, ...(variant ? variants.env(variant) : {}) };
-      const d = { ...(await startTarget(target, store, redis, runId, env)), methods };
+      const d = { ...(await startTarget(target, store, redis, runId, env, { supervisor: agentVariants.includes('supervisor') })), methods };
       state.deployments.push(d);
       log(`${at()} started ${d.id}: ${d.processes.map((p) => `${p.name} ${p.startupMs.toFixed(0)} ms`).join(', ')}`);
       if (interrupted) throw new Error('interrupted');
+      // An agent variant's rows run on this deployment, asking another agent: checked at once.
+      for (const name of agentVariants) {
+        const view = { ...agentVariant(d, name, VARIANTS[name].agent), methods: [mode.variants.method] };
+        state.deployments.push(view);
+        const check = await checkAgentReply(view.url, view.agent);
+        checks[view.id] = { reply: check };
+        if (check.ok) log(`${at()} ${view.id}: chat.start to ${view.agent} answered with finance-agent's reply ("${check.reply}")`);
+        else await leaveOut(view, `chat.start to ${view.agent} is not answered with finance-agent's reply (${check.problem})`);
+      }
       if (variant === 'auth') {
         const check = await checkAuthEnforced(d.url, variants.tokens);
         checks[d.id] = { before: check };
         const seen = check.checks.map((c) => `${c.what}: ${c.status}${c.code === null ? '' : ` ${c.code}`}`).join('; ');
         if (check.ok) log(`${at()} ${d.id} enforces auth (${seen})`);
         else await leaveOut(d, `auth is not enforced as expected (${seen}); is AUTH_JWT_SECRET wired into this build?`);
+      } else if (variant === 'metrics-off') {
+        const plain = state.deployments.find((x) => x.target === base && x.store === store);
+        const check = await checkMetrics(plain.processes[0].url, d.processes[0].url);
+        checks[d.id] = { before: check };
+        const seen = check.checks.map((c) => `${c.what}: ${c.status}`).join('; ');
+        if (check.ok) log(`${at()} GET /metrics: ${seen}`);
+        else await leaveOut(d, `GET /metrics is not as expected (${seen}); does the plain target run with metrics on?`);
       } else if (variant === 'ratelimit' && store === 'memory') {
         const probe = await probeMemoryRateLimit(splitTarget(target).base, runId, serverEnv);
         checks[d.id] = { probe };
@@ -234,6 +272,7 @@ async function main() {
             url: d.url,
             method,
             chatIds: method === 'chat.message' ? pools.get(d.id) : undefined,
+            agent: d.agent,
             headers: d.variant ? variants.headers(d.variant) : undefined,
             connections: concurrency,
             durationS,
@@ -298,15 +337,25 @@ async function main() {
       await sleep(PAUSE_BETWEEN_RUNS_MS);
     }
 
-    // 6. The auth variant's servers refuse a request without a token at the end too.
+    // 6. The auth variant's servers refuse a request without a token at the end too; the plain
+    // target of the metrics variant has counted every chat.start its runs measured.
     for (const d of state.deployments.filter((x) => x.variant === 'auth')) {
       const check = await checkAuthEnforced(d.url, variants.tokens);
       checks[d.id].after = check;
       if (!check.ok) log(`WARNING: ${d.id} no longer enforces auth after the runs: ${JSON.stringify(check.checks)}`);
     }
+    for (const d of state.deployments.filter((x) => x.variant === 'metrics-off')) {
+      const plain = state.deployments.find((x) => x.target === splitTarget(d.target).base && x.store === d.store);
+      const measured = result.runs
+        .filter((r) => r.target === plain.target && r.store === plain.store && r.method === 'chat.start')
+        .reduce((n, r) => n + r.load.requests, 0);
+      const counted = await countedRequests(plain.processes[0].url, AGENT, 'chat.start');
+      checks[d.id].after = { counted, measured, ok: counted !== null && counted >= measured };
+      if (!checks[d.id].after.ok) log(`WARNING: ${plain.id} counted ${counted} chat.starts in /metrics, its runs measured ${measured}`);
+    }
 
     // 7. Per process: peak RSS over the whole session (VmHWM), CPU in all, log output.
-    for (const d of [...state.deployments, ...state.baselines]) {
+    for (const d of [...state.deployments.filter((x) => !x.shared), ...state.baselines]) {
       for (const p of d.processes) {
         const pids = [p.pid, ...(p.workers || [])];
         const hwm = pids.map((pid) => memory(pid).hwmKb);
@@ -345,8 +394,9 @@ async function main() {
   }
   if (result.comparisons.length > 0) {
     log(
-      '\nAuth and rate limits: each variant row against the same target without it, same cell, same session ' +
-        `(ratio = req/s of the medians; per repeat = the two runs that ran next to each other; p50, p99, CPU/req: variant / base; budget of the auth row: >= ${AUTH_BUDGET.toFixed(2)}x):`,
+      '\nVariants (auth, rate limits, metrics, supervisor hop): each variant row against the same target without it, same cell, same session ' +
+        '(ratio = req/s of the medians, row / vs; per repeat = the two runs that ran next to each other; p50, p99, CPU/req: row / vs; ' +
+        `metrics: the plain row, metrics on, against single+metrics-off; budgets: auth >= ${AUTH_BUDGET.toFixed(2)}x, metrics >= ${METRICS_BUDGET.toFixed(2)}x):`,
     );
     log(variantsTable(result.comparisons));
     for (const line of flags) log(line);

@@ -1,10 +1,12 @@
 /**
  * The ARC requests the benchmark sends and how it checks the replies.
  *
- * Every request is a real ARC envelope to finance-agent. The generator (load-worker.mjs) checks
+ * Every request is a real ARC envelope to finance-agent (the supervisor rows' chat.start goes to
+ * `supervisor`, which hands it on to finance-agent). The generator (load-worker.mjs) checks
  * EVERY reply cheaply (HTTP 2xx and the body says `"error":null`) and parses a sample of them in
- * full with `checkReply` (shape of a chat.start / chat.message success, id echoed, the chatId of
- * a chat.message reply being the one sent). ARC errors come back with HTTP 200 from the
+ * full with `checkReply` (shape of a chat.start / chat.message success, id echoed, the agent that
+ * answered, finance-agent's reply to a chat.start, the chatId of a chat.message reply being the
+ * one sent). ARC errors come back with HTTP 200 from the
  * services, so the status alone would not catch them. The task rows (task-flows.mjs) parse and
  * check every reply in full (`checkTaskReply`): a flow has few requests and needs their ids.
  */
@@ -14,13 +16,15 @@ import { arcRequest, manifest, userText } from '@arc/devkit';
 export const AGENT = manifest.service('finance').agents[0];
 export const REQUEST_AGENT = 'bench';
 export const START_TEXT = 'I need help with an invoice';
+/** finance-agent's answer to START_TEXT (services/finance financeReply), also through the supervisor. */
+export const START_REPLY = 'I can help with invoice inquiries. Please provide invoice number.';
 export const MESSAGE_TEXT = 'Invoice INV-0042, please';
 /** Names an invoice of the finance agent's ledger, so the task completes without asking for input. */
 export const TASK_TEXT = 'Invoice summary report for INV-12345';
 
-/** The chat.start envelope (id `b-1`: the same bytes every time). */
-export function chatStartBody(id = 'b-1') {
-  return JSON.stringify(arcRequest('chat.start', AGENT, { initialMessage: userText(START_TEXT) }, { id, requestAgent: REQUEST_AGENT }));
+/** The chat.start envelope to `agent` (id `b-1`: the same bytes every time). */
+export function chatStartBody(id = 'b-1', agent = AGENT) {
+  return JSON.stringify(arcRequest('chat.start', agent, { initialMessage: userText(START_TEXT) }, { id, requestAgent: REQUEST_AGENT }));
 }
 
 /** The chat.message envelope for one chat of the pool. */
@@ -91,7 +95,8 @@ export function looksLikeSuccess(body) {
 
 /**
  * The full check of one reply: null when it is a correct ARC success for `method`, else what is
- * wrong. `expect.id` is the request id; `expect.chatId` (chat.message) the chat that was sent.
+ * wrong. `expect.id` is the request id; `expect.agent` the agent asked (default finance-agent);
+ * `expect.text` the agent message's text; `expect.chatId` (chat.message) the chat that was sent.
  */
 export function checkReply(body, method, expect = {}) {
   let msg;
@@ -104,7 +109,7 @@ export function checkReply(body, method, expect = {}) {
   if (msg.arc !== '1.0') return `arc is ${JSON.stringify(msg.arc)}`;
   if (msg.error !== null) return `ARC error ${JSON.stringify(msg.error).slice(0, 300)}`;
   if (expect.id !== undefined && msg.id !== expect.id) return `id ${JSON.stringify(msg.id)} is not ${expect.id}`;
-  if (msg.responseAgent !== AGENT) return `responseAgent ${JSON.stringify(msg.responseAgent)}`;
+  if (msg.responseAgent !== (expect.agent ?? AGENT)) return `responseAgent ${JSON.stringify(msg.responseAgent)}`;
   const chat = msg.result && msg.result.chat;
   if (!msg.result || msg.result.type !== 'chat' || !chat) return `result is not a chat: ${JSON.stringify(msg.result).slice(0, 200)}`;
   if (typeof chat.chatId !== 'string' || chat.chatId.length === 0) return 'no chatId';
@@ -115,6 +120,8 @@ export function checkReply(body, method, expect = {}) {
   const parts = chat.message && chat.message.parts;
   if (!chat.message || chat.message.role !== 'agent' || !Array.isArray(parts) || parts.length === 0) return 'no agent message';
   if (typeof parts[0].content !== 'string' || parts[0].content.length === 0) return 'empty agent message';
+  if (expect.text !== undefined && parts[0].content !== expect.text)
+    return `agent message ${JSON.stringify(parts[0].content.slice(0, 200))}`;
   return null;
 }
 
@@ -124,14 +131,21 @@ export function checkReply(body, method, expect = {}) {
  * idle keep-alive connection of the orchestrator delays a server's graceful shutdown.
  */
 export function post(url, body, headers = {}) {
+  return send('POST', url, body, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+}
+
+/** GET, as `post` (GET /metrics in the metrics check). */
+export const get = (url) => send('GET', url, '', {});
+
+function send(method, url, body, headers) {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: 'POST',
+        method,
         agent: false,
         timeout: 10_000,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', ...headers },
+        headers: { connection: 'close', ...headers },
       },
       (res) => {
         const chunks = [];
@@ -140,7 +154,7 @@ export function post(url, body, headers = {}) {
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
     req.end(body);
   });

@@ -4,10 +4,12 @@
  * the IPC channel, runs each with autocannon (closed loop: `connections` clients, each with one
  * request in flight, no pipelining, loopback only) and answers with the figures.
  *
- * Job:    { url, method: 'chat.start' | 'chat.message', chatIds?, headers?, connections,
+ * Job:    { url, method: 'chat.start' | 'chat.message', agent?, chatIds?, headers?, connections,
  *           durationS, maxRequests, timeoutS?, sampleEvery? }, or a task row's job (method
  *           'tasks'), which task-flows.mjs runs instead of autocannon. `headers` go with every
- *           request (the auth variant's Authorization: the same token each time).
+ *           request (the auth variant's Authorization: the same token each time); `agent` is the
+ *           chat.start's targetAgent (default finance-agent; the supervisor rows: supervisor),
+ *           whose sampled replies must still be finance-agent's answer.
  * Result: { requests, elapsedS, rps, latencyMs: { p50, p90, p99, p999, max, mean }, non2xx,
  *           connErrors, timeouts, badBodies, sampled, problems, statusCodes, generatorCpuS }
  *
@@ -16,11 +18,22 @@
  * to whole milliseconds, too coarse for a loopback server).
  */
 import autocannon from 'autocannon';
-import { checkReply, chatMessageBody, chatStartBody, looksLikeSuccess } from './arc.mjs';
+import { AGENT, START_REPLY, checkReply, chatMessageBody, chatStartBody, looksLikeSuccess } from './arc.mjs';
 import { percentile } from './report.mjs';
 
 function runLoad(job) {
-  const { url, method, chatIds = [], headers = {}, connections, durationS, maxRequests, timeoutS = 5, sampleEvery = 50 } = job;
+  const {
+    url,
+    method,
+    agent = AGENT,
+    chatIds = [],
+    headers = {},
+    connections,
+    durationS,
+    maxRequests,
+    timeoutS = 5,
+    sampleEvery = 50,
+  } = job;
   const target = new URL(url);
   if (target.hostname !== '127.0.0.1') throw new Error(`the generator only talks to 127.0.0.1, not ${target.hostname}`);
   const latencies = new Float64Array(maxRequests);
@@ -38,7 +51,7 @@ function runLoad(job) {
 
   const request = { method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json', ...headers } };
   if (method === 'chat.start') {
-    request.body = chatStartBody('b-1');
+    request.body = chatStartBody('b-1', agent);
   } else if (method === 'chat.message') {
     if (chatIds.length === 0) throw new Error('chat.message needs a pool of chatIds');
     const bodies = chatIds.map((id, i) => chatMessageBody(id, `m-${i}`));
@@ -63,7 +76,8 @@ function runLoad(job) {
     // Parse the first reply, every `sampleEvery`-th, and every reply that fails the cheap check.
     if (!cheapOk || ok2xx++ % sampleEvery === 0) {
       sampled++;
-      const expect = method === 'chat.message' ? { id: `m-${context.i}`, chatId: chatIds[context.i] } : { id: 'b-1' };
+      const expect =
+        method === 'chat.message' ? { id: `m-${context.i}`, chatId: chatIds[context.i] } : { id: 'b-1', agent, text: START_REPLY };
       const problem = checkReply(body, method, expect);
       if (problem) {
         badBodies++;

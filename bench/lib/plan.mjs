@@ -8,10 +8,11 @@
  * The baselines run at every concurrency of the mode, as runs of the chat.start cell.
  *
  *   smoke  single target, chat.start + chat.message (memory), c=1, 1 repeat x 1 s, baselines;
- *          single+auth and single+ratelimit at chat.start; task flows on single/memory, c=2, 1 s
- *   quick  chat.start and chat.message, memory store, c=64, 2 repeats x 3 s, baselines;
- *          single+auth and single+ratelimit at chat.start; task flows on single/memory,
- *          nginx-finance/redis, nginx-finance-x2/redis, c=16, 2 x 4 s
+ *          single+auth, single+ratelimit, single+metrics-off and single+supervisor at
+ *          chat.start; task flows on single/memory, c=2, 1 s
+ *   quick  chat.start and chat.message, memory store, c=64, 2 repeats x 3 s, baselines; the
+ *          four single-server variants and nginx-finance+supervisor at chat.start; task flows
+ *          on single/memory, nginx-finance/redis, nginx-finance-x2/redis, c=16, 2 x 4 s
  *   full   chat.start and chat.message x memory and redis x c=1,16,64, 2 repeats x 4 s,
  *          baselines; the variants of quick plus nginx-finance-x2+ratelimit/redis at chat.start
  *          c=64; task flows as quick plus single/redis, c=16, 2 x 6 s
@@ -25,9 +26,10 @@
  * own chats, so round robin sends half the messages to a replica that does not know the chat
  * (-43001), by design; with Redis any replica serves any chat.
  *
- * Variants (`mode.variants`): a target started with one more setting, measured at chat.start
- * next to the same target without it, in the same cell (the variant's run right after its base
- * target's, both orders reversed in even repeats), so the two compare:
+ * Variants (`mode.variants`): a target started with one more setting (or, for supervisor, the
+ * same target asked through another agent), measured at chat.start next to the same target
+ * without it, in the same cell (the variant's runs right after its base target's, both orders
+ * reversed in even repeats), so the two compare:
  *
  *   auth       AUTH_JWT_SECRET set; every request sends the same valid bearer token with the
  *              scopes chat.start needs (a verified token is cached, so the hot path is the
@@ -35,6 +37,14 @@
  *   ratelimit  RATE_LIMIT_CALLER and RATE_LIMIT_AGENT set so high that nothing is refused: what
  *              counting costs. In memory on the single server; in Redis (the counters every
  *              replica shares) on nginx-finance-x2 with the redis store.
+ *   metrics-off  METRICS_ENABLED=false on the single server. The plain row has /metrics on (the
+ *              default), so the comparison is turned round: the plain row against this one, what
+ *              keeping metrics costs. Budget: >= METRICS_BUDGET of the row without metrics.
+ *   supervisor chat.start to `supervisor` instead of finance-agent, with the same (invoice)
+ *              message: routed to finance-agent and answered by it, one hop. No deployment of
+ *              its own: the base target's, so the hop is in process on the single server, and
+ *              over HTTP (supervisor service -> nginx -> finance) on nginx-finance, whose gateway
+ *              then has a supervisor replica behind it too (targets.mjs).
  *
  * A variant's base row is added to the cell when the mode does not run it there anyway (quick
  * runs no chat cell with Redis: the pair nginx-finance-x2 / nginx-finance-x2+ratelimit is added).
@@ -42,9 +52,24 @@
 export const CHAT_METHODS = ['chat.start', 'chat.message'];
 export const TASKS = 'tasks';
 
-export const VARIANT_NAMES = ['auth', 'ratelimit'];
 /** The auth row must reach this share of the req/s of the same target without auth (issue 10). */
 export const AUTH_BUDGET = 0.85;
+/** With metrics on (the default), the single server must reach this share of its req/s without them (issue 11). */
+export const METRICS_BUDGET = 0.9;
+
+/**
+ * The variants by name (`--variants`): what the row measures (the variants table's first
+ * column), its budget (null: none), which side of the pair is measured against the other
+ * (`flipped`: the base row against the variant's, for a variant that turns something off), and
+ * for a variant that sends its requests to another agent on the base's deployment, that agent.
+ */
+export const VARIANTS = Object.freeze({
+  auth: { measures: 'auth', budget: AUTH_BUDGET, flipped: false, agent: null },
+  ratelimit: { measures: 'rate limits', budget: null, flipped: false, agent: null },
+  'metrics-off': { measures: 'metrics', budget: METRICS_BUDGET, flipped: true, agent: null },
+  supervisor: { measures: 'supervisor hop', budget: null, flipped: false, agent: 'supervisor' },
+});
+export const VARIANT_NAMES = Object.keys(VARIANTS);
 /** RATE_LIMIT_CALLER and RATE_LIMIT_AGENT of the ratelimit variant: far above what one run sends (~20,000/s). */
 export const RATE_LIMIT_SETTING = '1000000/1s';
 
@@ -57,13 +82,16 @@ export function splitTarget(name) {
   return i === -1 ? { base: name, variant: null } : { base: name.slice(0, i), variant: name.slice(i + 1) };
 }
 
-/** The variant cells (quick: the single server's only; the Redis pair would add 2 x 2 runs and 3 processes). */
+/** The variant cells (quick: all but the Redis pair, which would add 2 x 2 runs and 3 processes). */
 const VARIANT_CELLS = [
   { target: 'single', store: 'memory', variant: 'auth' },
   { target: 'single', store: 'memory', variant: 'ratelimit' },
+  { target: 'single', store: 'memory', variant: 'metrics-off' },
+  { target: 'single', store: 'memory', variant: 'supervisor' },
+  { target: 'nginx-finance', store: 'memory', variant: 'supervisor' },
   { target: 'nginx-finance-x2', store: 'redis', variant: 'ratelimit' },
 ];
-const SINGLE_VARIANT_CELLS = VARIANT_CELLS.filter((v) => v.target === 'single');
+const QUICK_VARIANT_CELLS = VARIANT_CELLS.filter((v) => v.store === 'memory');
 
 /**
  * What the servers of every deployment are started with for the task rows (targets.mjs), and
@@ -115,7 +143,7 @@ export const MODES = {
       durationS: 4,
       warmupS: 1,
     },
-    variants: { cells: SINGLE_VARIANT_CELLS, method: 'chat.start', concurrency: 64 },
+    variants: { cells: QUICK_VARIANT_CELLS, method: 'chat.start', concurrency: 64 },
   },
   full: {
     targets: ['single', 'finance', 'nginx-finance', 'nginx-finance-x2'],
@@ -211,16 +239,18 @@ export function schedule(mode) {
 
 /**
  * The deployments a mode needs: every (target, store) pair of the chat cells, the variant
- * cells (the variant and its base) and the task cells, once each, with the methods it serves:
- * [{ target, store, methods }]. The first is a plain target of the mode (the baselines copy its
- * chat.start reply).
+ * cells (the variant and its base) and the task cells, once each, with the methods it serves
+ * and the agent variants it serves too (their rows run on it): [{ target, store, methods,
+ * agentVariants }]. The first is a plain target of the mode (the baselines copy its chat.start
+ * reply).
  */
 export function deployments(mode) {
   const out = [];
   const add = (target, store, method) => {
     let d = out.find((x) => x.target === target && x.store === store);
-    if (!d) out.push((d = { target, store, methods: [] }));
+    if (!d) out.push((d = { target, store, methods: [], agentVariants: [] }));
     if (!d.methods.includes(method)) d.methods.push(method);
+    return d;
   };
   for (const store of mode.stores) {
     for (const target of mode.targets) {
@@ -228,8 +258,9 @@ export function deployments(mode) {
     }
   }
   for (const v of mode.variants.cells) {
-    add(v.target, v.store, mode.variants.method);
-    add(variantTarget(v.target, v.variant), v.store, mode.variants.method);
+    const base = add(v.target, v.store, mode.variants.method);
+    if (VARIANTS[v.variant].agent !== null) base.agentVariants.push(v.variant);
+    else add(variantTarget(v.target, v.variant), v.store, mode.variants.method);
   }
   for (const { target, store } of mode.tasks.cells) add(target, store, TASKS);
   return out;
@@ -241,7 +272,9 @@ export function budget(mode, runs) {
   const processes =
     deps.reduce((n, d) => {
       const { base } = splitTarget(d.target);
-      return n + (base === 'nginx-finance-x2' ? 3 : base === 'nginx-finance' ? 2 : 1);
+      // A gateway serving the supervisor row has a supervisor replica behind it too.
+      const supervisor = base !== 'single' && d.agentVariants.includes('supervisor') ? 1 : 0;
+      return n + (base === 'nginx-finance-x2' ? 3 : base === 'nginx-finance' ? 2 : 1) + supervisor;
     }, 0) +
     baselines(mode).length +
     // the rate-limit probe: one more short-lived server per memory ratelimit variant
@@ -250,7 +283,8 @@ export function budget(mode, runs) {
   // A task run ends with its drain: the flows in flight finish (about one flow, workMs and more).
   const drainS = TASK_SETTINGS.workMs / 1000 + 0.3;
   const loadS = (runs.length - taskRuns) * mode.durationS + taskRuns * (mode.tasks.durationS + drainS);
-  const chatWarmups = deps.reduce((n, d) => n + d.methods.filter((m) => m !== TASKS).length, 0) + baselines(mode).length;
+  const chatWarmups =
+    deps.reduce((n, d) => n + d.methods.filter((m) => m !== TASKS).length + d.agentVariants.length, 0) + baselines(mode).length;
   const warmS = chatWarmups * mode.warmupS + mode.tasks.cells.length * (mode.tasks.warmupS + drainS);
   const overheadS = runs.length * 0.35 + processes * 1 + deps.length * 0.5 + 5;
   return { runs: runs.length, taskRuns, loadS, estimatedS: Math.round(loadS + warmS + overheadS) };

@@ -3,7 +3,7 @@
  * to the two baselines, the variant rows against the same target without the variant, and the
  * printed tables. Pure functions: the load worker uses `percentile` too.
  */
-import { AUTH_BUDGET, splitTarget } from './plan.mjs';
+import { VARIANTS, splitTarget } from './plan.mjs';
 
 /** The q-quantile of the first n values of an ascending array (nearest rank); null when n = 0. */
 export function percentile(sorted, n, q) {
@@ -303,7 +303,10 @@ export function processTable(processes) {
  * Every variant row (`single+auth`, ...) against its base row (the same target without the
  * variant, same method, store and concurrency, same session): req/s ratio of the medians, the
  * ratio of each repeat's pair of runs (they ran next to each other), latency and CPU-per-request
- * ratios, and for the auth row its budget (>= AUTH_BUDGET) and whether it was met.
+ * ratios, and the variant's budget (plan.mjs VARIANTS; null: none) and whether it was met. A
+ * flipped variant (metrics-off) is the reference instead: `target` is then the base row (metrics
+ * on) and `base` the variant's, so the ratio says what the base's setting costs. `errors` are
+ * those of the variant's row.
  */
 export function compareVariants(rows, runs) {
   const out = [];
@@ -316,26 +319,28 @@ export function compareVariants(rows, runs) {
       !r.baseline && r.method === row.method && r.store === row.store && r.concurrency === row.concurrency && r.target === target;
     const b = rows.find((r) => same(r, base));
     if (!b) continue;
+    const { measures, budget, flipped } = VARIANTS[variant];
+    const [measured, reference] = flipped ? [b, row] : [row, b];
     const perRepeat = runs
-      .filter((r) => same(r, row.target))
-      .map((v) => div(v.load.rps, runs.find((r) => same(r, base) && r.repeat === v.repeat)?.load.rps))
+      .filter((r) => same(r, measured.target))
+      .map((m) => div(m.load.rps, runs.find((r) => same(r, reference.target) && r.repeat === m.repeat)?.load.rps))
       .filter((x) => x !== null);
-    const ratio = div(row.rps.median, b.rps.median);
-    const budget = variant === 'auth' ? AUTH_BUDGET : null;
+    const ratio = div(measured.rps.median, reference.rps.median);
     out.push({
-      target: row.target,
+      measures,
+      target: measured.target,
       variant,
-      base,
+      base: reference.target,
       method: row.method,
       store: row.store,
       concurrency: row.concurrency,
-      rps: row.rps.median,
-      baseRps: b.rps.median,
+      rps: measured.rps.median,
+      baseRps: reference.rps.median,
       ratio,
       perRepeat,
-      p50Ratio: div(row.latencyMs.p50, b.latencyMs.p50),
-      p99Ratio: div(row.latencyMs.p99, b.latencyMs.p99),
-      cpuPerRequestRatio: div(row.cpuSPer1k, b.cpuSPer1k),
+      p50Ratio: div(measured.latencyMs.p50, reference.latencyMs.p50),
+      p99Ratio: div(measured.latencyMs.p99, reference.latencyMs.p99),
+      cpuPerRequestRatio: div(measured.cpuSPer1k, reference.cpuSPer1k),
       errors: row.errors,
       budget,
       within: budget === null || ratio === null ? null : ratio >= budget,
@@ -346,10 +351,11 @@ export function compareVariants(rows, runs) {
 
 /** The variant rows against their base rows (compareVariants). */
 export function variantsTable(comparisons) {
-  const headers = ['row', 'store', 'vs', 'c', 'req/s', 'vs req/s', 'ratio', 'per repeat', 'p50', 'p99', 'CPU/req', 'budget'];
+  const headers = ['measures', 'row', 'store', 'vs', 'c', 'req/s', 'vs req/s', 'ratio', 'per repeat', 'p50', 'p99', 'CPU/req', 'budget'];
   return table(
     headers,
     comparisons.map((c) => [
+      c.measures,
       c.target,
       c.store,
       c.base,
@@ -363,6 +369,7 @@ export function variantsTable(comparisons) {
       ratio(c.cpuPerRequestRatio),
       c.budget === null ? '-' : `>=${c.budget.toFixed(2)}x ${c.within ? 'ok' : 'OUTSIDE'}`,
     ]),
+    5,
   );
 }
 
@@ -372,7 +379,7 @@ export function budgetFlags(comparisons) {
     .filter((c) => c.within === false)
     .map(
       (c) =>
-        `FLAG: ${c.target} (${c.store}, ${c.method}, c=${c.concurrency}) reached ${ratio(c.ratio)} of ${c.base}'s req/s ` +
+        `FLAG: ${c.target} (${c.measures}: ${c.store}, ${c.method}, c=${c.concurrency}) reached ${ratio(c.ratio)} of ${c.base}'s req/s ` +
         `(per repeat ${c.perRepeat.map(ratio).join(', ')}; CPU per request ${ratio(c.cpuPerRequestRatio)}): ` +
         `outside its budget of >= ${c.budget.toFixed(2)}x (within ${Math.round((1 - c.budget) * 100)} %)`,
     );

@@ -7,7 +7,10 @@
  *   nginx-finance     one finance process behind nginx, POST /arc/finance
  *   nginx-finance-x2  two finance processes behind nginx (round robin), POST /arc/finance
  * A variant target (`single+auth`, `nginx-finance-x2+ratelimit`: plan.mjs) is its base target
- * started with the variant's settings (`extraEnv`, from variants.mjs).
+ * started with the variant's settings (`extraEnv`, from variants.mjs). An agent variant
+ * (`single+supervisor`) is no deployment of its own but a view of its base's (agentVariant): the
+ * single server has the supervisor mounted; a gateway target started `{ supervisor: true }` has a
+ * supervisor replica behind the same nginx, calling finance through it (ARC_GATEWAY_URL).
  * Baselines (no store): node-http and express (bench/baselines/), POST /arc.
  *
  * Processes are started with @arc/devkit's startProcess (the same as the tests and the cluster),
@@ -23,7 +26,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, findNginx, freePort, killAll, manifest, startProcess } from '@arc/devkit';
-import { splitTarget } from './plan.mjs';
+import { splitTarget, variantTarget } from './plan.mjs';
 import { childPids } from './proc-stats.mjs';
 
 export { ROOT, killAll };
@@ -32,6 +35,7 @@ const { writeStandalone } = require('../../nginx/render.cjs');
 
 const HOST = '127.0.0.1';
 const FINANCE = manifest.service('finance');
+const SUPERVISOR = manifest.service('supervisor');
 
 export const TARGETS = {
   single: { label: 'single-server direct', entry: manifest.singleServer.entry, replicas: 0 },
@@ -46,7 +50,12 @@ export const BASELINES = {
 };
 
 /** What a variant adds to its base target's label. */
-const VARIANT_LABELS = { auth: 'bearer token', ratelimit: 'rate limits' };
+const VARIANT_LABELS = {
+  auth: 'bearer token',
+  ratelimit: 'rate limits',
+  'metrics-off': 'METRICS_ENABLED=false',
+  supervisor: 'chat.start to supervisor',
+};
 
 /** A target's spec, a variant's (`base+variant`) being its base target's with the variant named. */
 export function targetSpec(name) {
@@ -61,22 +70,25 @@ export const nginxInstalled = () => findNginx() !== null;
 
 /**
  * Settings of the environment the bench runs in that would change what a plain target measures
- * (a developer's exported AUTH_JWT_SECRET, a rate limit, CORS): never passed on to a server; a
- * variant sets its own.
+ * (a developer's exported AUTH_JWT_SECRET, a rate limit, CORS, METRICS_ENABLED=false, an OTLP
+ * endpoint, routes for agent calls): never passed on to a server; a variant sets its own. So a
+ * plain target has /metrics on (the default) and no tracing.
  */
 const unsetSettings = () => [
   'REDIS_URL',
   'REDIS_KEY_PREFIX',
-  ...Object.keys(process.env).filter((k) => /^(AUTH_|RATE_LIMIT_|CORS_)/.test(k)),
+  'ARC_GATEWAY_URL',
+  ...Object.keys(process.env).filter((k) => /^(AUTH_|RATE_LIMIT_|CORS_|METRICS_|OTEL_|AGENT_|SUPERVISOR_)/.test(k)),
 ];
 
 /**
- * Starts `node <entry>` with `env` (and no REDIS_URL / REDIS_KEY_PREFIX from this environment)
- * on a free port and waits for GET /health = 200.
+ * Starts `node <entry>` with `env` (and none of unsetSettings() from this environment) on a free
+ * port other than `avoidPort` and waits for GET /health = 200.
  * Resolves { name, pid, port, url, startupMs, logBytes(), tail(), stop() }.
  */
-async function spawnNode({ name, entry, env, timeoutMs = 20_000 }) {
-  const port = await freePort(HOST);
+async function spawnNode({ name, entry, env, timeoutMs = 20_000, avoidPort }) {
+  let port = await freePort(HOST);
+  while (port === avoidPort) port = await freePort(HOST);
   const url = `http://${HOST}:${port}`;
   const proc = await startProcess({
     name,
@@ -103,17 +115,19 @@ async function spawnNode({ name, entry, env, timeoutMs = 20_000 }) {
 }
 
 /**
- * nginx in front of finance `servers`, as cluster.cjs's startGateway starts it (one worker, its
- * files in a temporary directory) but with the benchmark profile of the site: reqLimitPerIp
- * false. Throws if the rendered configuration still has a limit_req. Its workers are found in /proc.
+ * nginx on `port` in front of `replicas` (service id -> 'host:port' list), as cluster.cjs's
+ * startGateway starts it (one worker, its files in a temporary directory) but with the
+ * benchmark profile of the site: reqLimitPerIp false. Throws if the rendered configuration
+ * still has a limit_req. Its workers are found in /proc.
  */
-async function startNginx(name, servers) {
+async function startNginx(name, port, replicas) {
   const t0 = performance.now();
-  const port = await freePort(HOST);
   const dir = mkdtempSync(join(tmpdir(), 'arc-bench-gateway-'));
   let proc;
   try {
-    const services = { [FINANCE.id]: { servers, agents: [...FINANCE.agents] } };
+    const services = Object.fromEntries(
+      Object.entries(replicas).map(([id, servers]) => [id, { servers, agents: [...manifest.service(id).agents] }]),
+    );
     const { args, prefix } = writeStandalone(dir, { listen: `${HOST}:${port}`, services, reqLimitPerIp: false }, { workerProcesses: 1 });
     if (/^\s*limit_req\s/m.test(readFileSync(join(prefix, 'arc.conf'), 'utf8'))) {
       throw new Error('the gateway configuration has a limit_req although the benchmark renders it with reqLimitPerIp: false');
@@ -163,15 +177,22 @@ export const targetKeyPrefix = (redis, target) => `${redis.keyPrefix}${target.re
 /**
  * Starts one target with one store. `redis` = { url, keyPrefix } or null for the in-memory
  * store; `extraEnv` is added to every server's environment (taskServerEnv, and a variant's
- * settings). Processes start one after another, so each start-up time is measured alone.
- * Resolves { id, target, variant, store, label, url (the POST address), processes, pids(), stop() }.
+ * settings). With `supervisor`, a gateway target also gets one supervisor replica behind its
+ * nginx, told the gateway's address (ARC_GATEWAY_URL, as `npm run cluster` does) and that the
+ * gateway's finance agent is its one specialist (SUPERVISOR_AGENTS: else it would read hr's and
+ * support's /agent-info through a gateway that has neither, every 5 s); it is measured only in
+ * the supervisor row (agentVariant). The single server has the supervisor mounted already.
+ * Processes start one after another, so each start-up time is measured alone.
+ * Resolves { id, target, variant, store, label, url (the POST address), agentUrls, processes,
+ * pids(), stop() }.
  */
-export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
+export async function startTarget(target, store, redis, runTag, extraEnv = {}, { supervisor = false } = {}) {
   const spec = targetSpec(target);
   // chat.start runs create chats and never end them (a quick run makes ~100,000): lift the
   // in-memory store's cap on active chats, which would otherwise turn the rest into -41011.
   const env = { ...extraEnv, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', MAX_ACTIVE_CHATS_PER_AGENT: '10000000' };
   if (store === 'redis') Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: targetKeyPrefix(redis, target) });
+  const serverId = (...parts) => ['bench', target.replace('+', '-'), ...parts, runTag].join('-');
   const processes = [];
   const stopAll = () =>
     Promise.all(
@@ -182,36 +203,78 @@ export async function startTarget(target, store, redis, runTag, extraEnv = {}) {
     );
   try {
     let url;
+    const agentUrls = {};
     if (spec.replicas === 0) {
-      const p = await spawnNode({
-        name: `${target}/${store}`,
-        entry: spec.entry,
-        env: { ...env, SERVER_ID: `bench-${target.replace('+', '-')}-${runTag}` },
-      });
+      const p = await spawnNode({ name: `${target}/${store}`, entry: spec.entry, env: { ...env, SERVER_ID: serverId() } });
       processes.push(p);
       url = `${p.url}/arc`;
+      if (supervisor) agentUrls[SUPERVISOR.agents[0]] = url;
     } else {
       for (let i = 1; i <= spec.replicas; i++) {
-        processes.push(
-          await spawnNode({
-            name: `${target}/${store}#${i}`,
-            entry: spec.entry,
-            env: { ...env, SERVER_ID: `bench-${target.replace('+', '-')}-${i}-${runTag}` },
-          }),
-        );
+        processes.push(await spawnNode({ name: `${target}/${store}#${i}`, entry: spec.entry, env: { ...env, SERVER_ID: serverId(i) } }));
       }
-      const gw = await startNginx(
-        `${target}/${store}#nginx`,
-        processes.map((p) => `${HOST}:${p.port}`),
-      );
+      // The gateway's port first: the supervisor replica is told where the gateway is.
+      const gatewayPort = await freePort(HOST);
+      const replicas = { [FINANCE.id]: processes.map((p) => `${HOST}:${p.port}`) };
+      if (supervisor) {
+        const s = await spawnNode({
+          name: `${target}/${store}#supervisor`,
+          entry: SUPERVISOR.entry,
+          env: {
+            ...env,
+            SERVER_ID: serverId('supervisor'),
+            ARC_GATEWAY_URL: `http://${HOST}:${gatewayPort}`,
+            SUPERVISOR_AGENTS: FINANCE.agents.join(','),
+            SUPERVISOR_FALLBACK_AGENT: FINANCE.agents[0],
+          },
+          avoidPort: gatewayPort,
+        });
+        processes.push(Object.assign(s, { onlyFor: 'supervisor' }));
+        replicas[SUPERVISOR.id] = [`${HOST}:${s.port}`];
+      }
+      const gw = await startNginx(`${target}/${store}#nginx`, gatewayPort, replicas);
       processes.push(gw);
       url = `${gw.url}/arc/${FINANCE.id}`;
+      if (supervisor) agentUrls[SUPERVISOR.agents[0]] = `${gw.url}/arc/${SUPERVISOR.id}`;
     }
-    return deployment({ id: `${target}/${store}`, target, variant: spec.variant, store, label: spec.label, url, processes, stop: stopAll });
+    return deployment({
+      id: `${target}/${store}`,
+      target,
+      variant: spec.variant,
+      store,
+      label: spec.label,
+      url,
+      agentUrls,
+      processes,
+      stop: stopAll,
+    });
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The row of an agent variant (`single+supervisor`) on the deployment `d` of its base target:
+ * chat.start goes to `agent` at its own URL, every process of `d` is measured (the agent's own
+ * replica too), and it stops nothing (`d` stops them all).
+ */
+export function agentVariant(d, variant, agent) {
+  const target = variantTarget(d.target, variant);
+  if (d.agentUrls[agent] === undefined) throw new Error(`${d.id} was not started to serve ${agent}`);
+  return deployment({
+    id: `${target}/${d.store}`,
+    target,
+    variant,
+    agent,
+    store: d.store,
+    label: `${d.label}, ${VARIANT_LABELS[variant]}`,
+    url: d.agentUrls[agent],
+    agentUrls: d.agentUrls,
+    processes: d.processes,
+    shared: true,
+    stop: async () => {},
+  });
 }
 
 /** Starts one baseline, answering with `replyBody` (a captured chat.start reply). */
@@ -231,12 +294,14 @@ export async function startBaseline(name, replyBody) {
 }
 
 function deployment({ processes, ...rest }) {
+  // A process that serves only one variant's row (the supervisor replica) is not measured in the others.
+  const measured = processes.filter((p) => p.onlyFor === undefined || p.onlyFor === rest.variant);
   return {
     ...rest,
     processes,
     /** Every pid whose CPU and memory count for this target (nginx master and workers too). */
-    pids: () => processes.flatMap((p) => [p.pid, ...(p.workers || [])]),
+    pids: () => measured.flatMap((p) => [p.pid, ...(p.workers || [])]),
     /** pid -> process name, for the report. */
-    names: () => Object.fromEntries(processes.flatMap((p) => [[p.pid, p.name], ...(p.workers || []).map((w) => [w, `${p.name}-worker`])])),
+    names: () => Object.fromEntries(measured.flatMap((p) => [[p.pid, p.name], ...(p.workers || []).map((w) => [w, `${p.name}-worker`])])),
   };
 }

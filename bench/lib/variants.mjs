@@ -1,7 +1,8 @@
 /**
  * The variant rows (plan.mjs): what their servers are started with, the bearer token the auth
  * row sends, and the checks that a variant's server really runs with its setting, so that a row
- * cannot silently measure an open server or one without a limiter.
+ * cannot silently measure an open server, one without a limiter, metrics that are not there or
+ * a supervisor that answers by itself.
  *
  *   auth       AUTH_JWT_SECRET = a random secret of this session (64 hex characters; nothing
  *              else of auth is set: HS256, no issuer or audience, the default token cache).
@@ -18,6 +19,14 @@
  *              the third request with 429 -44007 (the variables are honoured); with Redis, the
  *              counter keys appear under the target's key prefix during its warm-up (the
  *              counters live in Redis, shared by the replicas).
+ *   metrics-off  METRICS_ENABLED = false. Checked when it starts: GET /metrics of the plain
+ *              target (its base, metrics on by default) is a 200 with the ARC request counter,
+ *              this server's a 404; after the last run, the plain target's counter of
+ *              finance-agent's chat.starts is at least the requests its runs measured (metrics
+ *              were recorded all along).
+ *   supervisor no setting (targets.mjs starts the gateway's supervisor replica). Checked before
+ *              the warm-up: one chat.start to `supervisor` comes back as supervisor's success
+ *              whose message is finance-agent's answer (START_REPLY): routed, and the hop made.
  *
  * Neither the token nor the secret is ever printed or written to the JSON.
  */
@@ -26,7 +35,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { keysUnder, shortLivedClient } from '@arc/devkit';
-import { REQUEST_AGENT, chatStartBody, checkReply, post } from './arc.mjs';
+import { AGENT, REQUEST_AGENT, START_REPLY, START_TEXT, chatStartBody, checkReply, get, post } from './arc.mjs';
 import { RATE_LIMIT_SETTING } from './plan.mjs';
 import { ROOT, startTarget, targetKeyPrefix } from './targets.mjs';
 
@@ -64,6 +73,7 @@ export async function variantSettings() {
     env(variant) {
       if (variant === 'auth') return { AUTH_JWT_SECRET: secret };
       if (variant === 'ratelimit') return { RATE_LIMIT_CALLER: RATE_LIMIT_SETTING, RATE_LIMIT_AGENT: RATE_LIMIT_SETTING };
+      if (variant === 'metrics-off') return { METRICS_ENABLED: 'false' };
       return {};
     },
     headers: (variant) => (variant === 'auth' ? { authorization: `Bearer ${token}` } : undefined),
@@ -71,6 +81,8 @@ export async function variantSettings() {
     describe: () => ({
       auth: { env: ['AUTH_JWT_SECRET'], secretBytes: 64, alg: 'HS256', subject: REQUEST_AGENT, scopes: CHAT_SCOPES, ttl: TOKEN_TTL },
       ratelimit: { RATE_LIMIT_CALLER: RATE_LIMIT_SETTING, RATE_LIMIT_AGENT: RATE_LIMIT_SETTING },
+      'metrics-off': { METRICS_ENABLED: 'false' },
+      supervisor: { targetAgent: 'supervisor', text: START_TEXT, expectedReply: START_REPLY, routedTo: AGENT },
     }),
   };
 }
@@ -173,5 +185,60 @@ export function watchCounterKeys(redis, target) {
       }
       return most;
     },
+  };
+}
+
+/** The ARC request counter of prom-client's text format (arc-core metrics/). */
+const REQUEST_COUNTER = 'arc_requests_total';
+
+/**
+ * Whether /metrics is on where it should be: `onServer` (the plain target, its server's base
+ * URL) must answer GET /metrics with 200 and the ARC request counter, `offServer` (started with
+ * METRICS_ENABLED=false) with 404. Resolves { ok, checks: [{ what, expected, status, ok }] }.
+ */
+export async function checkMetrics(onServer, offServer) {
+  const on = await get(`${onServer}/metrics`);
+  const off = await get(`${offServer}/metrics`);
+  const checks = [
+    {
+      what: 'metrics on (the plain target)',
+      expected: `200 with ${REQUEST_COUNTER}`,
+      status: on.status,
+      ok: on.status === 200 && on.body.includes(`# TYPE ${REQUEST_COUNTER} counter`),
+    },
+    { what: 'METRICS_ENABLED=false', expected: '404', status: off.status, ok: off.status === 404 },
+  ];
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+/** The successful requests of `method` to `agent` that the server at `server` has counted (its /metrics), or null. */
+export async function countedRequests(server, agent, method) {
+  const { status, body } = await get(`${server}/metrics`);
+  if (status !== 200) return null;
+  const labels = [`agent="${agent}"`, `method="${method}"`, 'code="ok"'];
+  const line = body.split('\n').find((l) => l.startsWith(`${REQUEST_COUNTER}{`) && labels.every((x) => l.includes(x)));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/**
+ * Whether chat.start to `agent` at `url` is answered as the supervisor rows expect: an ARC
+ * success from `agent` whose message is finance-agent's reply (routed and handed on, one hop).
+ * Resolves { ok, status, responseAgent, reply, problem } (for the JSON).
+ */
+export async function checkAgentReply(url, agent) {
+  const { status, body } = await post(url, chatStartBody('agent-check', agent));
+  const problem = status === 200 ? checkReply(body, 'chat.start', { id: 'agent-check', agent, text: START_REPLY }) : `HTTP ${status}`;
+  let msg = null;
+  try {
+    msg = JSON.parse(body);
+  } catch {
+    // the problem says so
+  }
+  return {
+    ok: problem === null,
+    status,
+    responseAgent: msg?.responseAgent ?? null,
+    reply: msg?.result?.chat?.message?.parts?.[0]?.content ?? null,
+    problem,
   };
 }
