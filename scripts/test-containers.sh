@@ -3,12 +3,13 @@
 # (../shared/tools/containers-setup.sh: podman behind the Docker API, local base images), builds
 # the images, brings the stack up (plus the single server and redis), runs
 # tests/e2e/compose.test.ts against the published ports (conversations across the finance
-# replicas included), scales finance to 4 (+ nginx reload) and checks the spreading, checks the
-# chat keys in redis and that a chat survives a redis restart, checks the images from inside and
-# a graceful SIGTERM stop, restarts the stack with auth and rate limits from a copy of
-# docker/security.env (tests/e2e/compose-security.test.ts), and always tears everything down.
+# replicas included), scales finance to 4 (+ nginx reload) and checks the spreading, runs the
+# observability profile's Prometheus (every replica scraped), checks the chat keys in redis and
+# that a chat survives a redis restart, checks the images from inside and a graceful SIGTERM
+# stop, restarts the stack with auth and rate limits from a copy of docker/security.env
+# (tests/e2e/compose-security.test.ts), and always tears everything down.
 #
-#   ARC_HTTP_PORT / ARC_SINGLE_PORT   published ports (default: free ones from the OS)
+#   ARC_HTTP_PORT / ARC_SINGLE_PORT / ARC_PROMETHEUS_PORT   published ports (default: free ones from the OS)
 #   CONTAINERS_SETUP                  path of containers-setup.sh (default ../shared/tools/)
 #   KEEP_STACK=1                      leave the stack running (no down/stop) to poke at it
 set -euo pipefail
@@ -20,6 +21,7 @@ PROJECT=${COMPOSE_PROJECT_NAME:-arc-containers-test}
 free_port() { node -e 'require(process.argv[1]).freePort().then((p) => console.log(p))' "$ROOT/packages/devkit/index.cjs"; }
 export ARC_HTTP_PORT=${ARC_HTTP_PORT:-$(free_port)}
 export ARC_SINGLE_PORT=${ARC_SINGLE_PORT:-$(free_port)}
+export ARC_PROMETHEUS_PORT=${ARC_PROMETHEUS_PORT:-$(free_port)}
 
 if [ ! -f "$SETUP" ]; then
   echo "test:containers: $SETUP not found (expected shared/tools beside the repository; or set CONTAINERS_SETUP)" >&2
@@ -54,7 +56,7 @@ finish() {
     echo ">>> KEEP_STACK=1: the stack stays up on :$ARC_HTTP_PORT (docker compose -p $PROJECT down -v; $SETUP stop)"
   else
     echo ">>> teardown"
-    compose down -v --remove-orphans --timeout 15 || true
+    compose --profile single --profile observability down -v --remove-orphans --timeout 15 || true
     "$SETUP" stop || true
   fi
   echo ">>> timings"
@@ -102,11 +104,36 @@ scale_finance() {
 }
 step "scale finance to 4 + reload" scale_finance
 
+observability() {
+  # The `observability` profile: Prometheus finds every replica through Docker's DNS (the four
+  # finance ones included) and scrapes each one's /metrics; the checks above left traffic to count.
+  compose --profile observability up -d --build --wait --no-deps prometheus
+  local expected=0 svc
+  for svc in $(node -e 'console.log(require(process.argv[1]).manifest.services.map((s) => s.id).join(" "))' "$ROOT/packages/devkit/index.cjs"); do
+    expected=$((expected + $(compose ps -q "$svc" | wc -l)))
+  done
+  local url="http://127.0.0.1:$ARC_PROMETHEUS_PORT" up="" deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ]; do
+    up=$(curl -fsS "$url/api/v1/targets?state=active" 2>/dev/null |
+      node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const t=JSON.parse(s).data.activeTargets;console.log(t.filter((x)=>x.health==="up").length+"/"+t.length)})' || true)
+    [ "$up" = "$expected/$expected" ] && break
+    sleep 2
+  done
+  echo "prometheus: targets up $up (expected $expected)"
+  [ "$up" = "$expected/$expected" ] || { curl -sS "$url/api/v1/targets" || true; return 1; }
+  local served
+  served=$(curl -fsS "$url/api/v1/query" --data-urlencode 'query=sum(arc_requests_total{agent="finance-agent",code="ok"})' | json_get data.result.0.value.1)
+  echo "prometheus: sum(arc_requests_total{agent=\"finance-agent\",code=\"ok\"}) = $served"
+  [ "${served:-0}" -gt 0 ]
+  compose --profile observability rm -sf prometheus
+}
+
 arc_post() { # arc_post <method> <params JSON>: one finance request through the gateway; prints the answer
   curl -sS -X POST -H 'Content-Type: application/arc+json' "http://127.0.0.1:$ARC_HTTP_PORT/arc/finance" --data \
     "{\"arc\":\"1.0\",\"id\":\"ct-1\",\"method\":\"$1\",\"requestAgent\":\"containers-test\",\"targetAgent\":\"finance-agent\",\"params\":$2}"
 }
 json_get() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(v??"")})' "$1"; }
+step "observability profile (prometheus)" observability
 
 redis_state() {
   # The chats are in the compose redis under the documented key, and survive a restart of redis

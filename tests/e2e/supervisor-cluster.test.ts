@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { suiteNeeding } from '@arc/devkit';
-import { startCluster, type Cluster } from '../../scripts/lib/cluster.cjs';
+import { startCluster, startReplica, type Cluster, type Replica } from '../../scripts/lib/cluster.cjs';
 import { servedBy } from './support/distributed-checks';
 import { ROOT, arcRequest, userText } from './support/processes';
 import { REDIS_URL, deleteKeysUnder, shortLivedClient, testKeyPrefix } from './support/redis';
@@ -22,6 +22,10 @@ suite('supervisor: two replicas route and continue conversations through nginx, 
   const prefix = testKeyPrefix();
   let cluster: Cluster;
   let redis: Redis;
+  /** A short breaker reset, so that recovery after a specialist outage is seen within the test. */
+  const clusterEnv = { REDIS_URL, REDIS_KEY_PREFIX: prefix, TASK_WORK_MS: '50', AGENT_CALL_BREAKER_RESET_MS: '1000' };
+  /** Finance replicas this file restarted (stopped in afterAll). */
+  const restarted: Replica[] = [];
   /** Every line the replicas wrote, by replica (bounded: the test sends a few hundred requests). */
   const output: Record<string, string[]> = {};
 
@@ -31,13 +35,14 @@ suite('supervisor: two replicas route and continue conversations through nginx, 
     await redis.connect();
     cluster = await startCluster({
       replicas: { supervisor: 2, finance: 2, hr: 1, support: 1 },
-      env: { REDIS_URL, REDIS_KEY_PREFIX: prefix, TASK_WORK_MS: '50' },
+      env: clusterEnv,
       logLevel: 'info',
       onOutput: (name, text) => (output[name] ??= []).push(text),
     });
   }, 60_000);
 
   afterAll(async () => {
+    await Promise.all(restarted.map((r) => r.stop('SIGTERM')));
     await cluster?.stop();
     redis?.disconnect();
     await deleteKeysUnder(prefix).catch(() => -1);
@@ -189,4 +194,43 @@ suite('supervisor: two replicas route and continue conversations through nginx, 
     expect(lines('supervisor').join('\n')).toContain('"agent":"supervisor"');
     expect(lines('finance').join('\n')).toContain('"agent":"finance-agent"');
   });
+
+  // Last: it takes finance away and brings it back.
+  it('a specialist that is down: a clear ARC error within the call timeout, the breaker opens, and conversations recover after', async () => {
+    const finance = cluster.of('finance');
+    await Promise.all(finance.map((r) => r.stop('SIGTERM')));
+    const outcomes: Array<{ code: number | undefined; message: string; ms: number }> = [];
+    // Until both supervisors' breakers have opened. A breaker opens when more than half of the
+    // calls of its last 10 s failed (at least 5), and the conversations above succeeded within
+    // that window: it takes as many failures as there were successes, or the window to pass.
+    const open = new Set<string>();
+    for (const until = Date.now() + 30_000; open.size < 2 && Date.now() < until;) {
+      const t0 = performance.now();
+      const res = await post('chat.start', { initialMessage: userText('invoice while finance is down') });
+      const message = String(res.json?.error?.message ?? '');
+      outcomes.push({ code: res.json?.error?.code, message, ms: performance.now() - t0 });
+      if (/^Circuit open/.test(message)) open.add(res.replica);
+    }
+    const byCode = outcomes.reduce<Record<string, number>>((m, o) => ((m[String(o.code)] = (m[String(o.code)] ?? 0) + 1), m), {});
+    const slowest = Math.max(...outcomes.map((o) => o.ms));
+    console.log(
+      `finance down: ${outcomes.length} calls ${JSON.stringify(byCode)}, slowest ${Math.round(slowest)} ms, breaker open on ${open.size} supervisors`,
+    );
+    for (const o of outcomes) expect(o.code).toBe(-41003);
+    expect(slowest).toBeLessThan(10_000); // AGENT_CALL_TIMEOUT_MS
+    expect(open.size).toBe(2);
+    expect(outcomes.find((o) => /^Circuit open/.test(o.message))?.message).toMatch(/finance-agent .*not called; tried again in 1 s/);
+
+    // Finance back on the same addresses: nginx and the breaker let calls through again.
+    for (const r of finance)
+      restarted.push(await startReplica('finance', r.index, { port: r.port, env: { ...clusterEnv, ARC_GATEWAY_URL: cluster.url } }));
+    let recovered: any;
+    for (const until = Date.now() + 20_000; Date.now() < until;) {
+      recovered = (await post('chat.start', { initialMessage: userText('invoice after the outage') })).json;
+      if (recovered?.error === null) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(recovered.error).toBeNull();
+    expect(reply(recovered)).toBe('I can help with invoice inquiries. Please provide invoice number.');
+  }, 60_000);
 });

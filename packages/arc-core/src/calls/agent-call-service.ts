@@ -25,6 +25,9 @@ import { InProcessTransport, type AgentCallRequest, type AgentCallTransport, typ
 
 export const DEFAULT_AGENT_CALL_TIMEOUT_MS = 10_000;
 
+/** A W3C trace-id: 32 lower-case hex digits, not all zero. */
+const VALID_TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+
 /** RouterOptions.agentCalls: where agents outside this router are, and the limits of a call. */
 export interface AgentCallConfig {
   /** Agent id → ARC endpoint URL (AGENT_ROUTES). */
@@ -142,17 +145,20 @@ export class AgentCallService {
   /** The `ctx.agents` of a routed request. Fixes its traceId (see trace-context.ts). */
   forRequest(state: RequestState): AgentCalls {
     const parent = parseTraceparent(state.meta.headers?.traceparent);
-    const traceId = state.traceId ?? parent?.traceId ?? newTraceId();
+    const trace = requestTrace(state);
+    // Without a traceId or traceparent, a traced request's own span trace-id becomes its traceId.
+    const spanTraceId = trace !== undefined && VALID_TRACE_ID.test(trace.spanTraceId) ? trace.spanTraceId : undefined;
+    const traceId = state.traceId ?? parent?.traceId ?? spanTraceId ?? newTraceId();
     const origin: CallOrigin = {
       agentId: state.agentId,
       traceId,
-      w3cTraceId: parent?.traceId ?? w3cTraceId(traceId),
+      w3cTraceId: parent?.traceId ?? spanTraceId ?? w3cTraceId(traceId),
       traceFlags: parent?.flags ?? '01',
       chain: state.meta.callChain,
       auth: state.auth,
       deadline: state.startedAt + this.handlerTimeoutMs,
       logger: () => state.logger,
-      trace: requestTrace(state),
+      trace,
     };
     return new AgentCalls(this, origin);
   }

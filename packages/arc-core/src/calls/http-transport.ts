@@ -29,6 +29,7 @@ export interface HttpAgentTransportOptions extends AgentRoutesOptions {
 
 export class HttpAgentTransport implements AgentCallTransport {
   readonly routes: AgentRoutes;
+  private readonly clients = new Map<string, ArcClient>();
 
   /** `routes`: an AgentRoutes already built (the options' routes and gatewayUrl are then not read). */
   constructor(
@@ -51,26 +52,20 @@ export class HttpAgentTransport implements AgentCallTransport {
     const { target, method, timeoutMs } = request;
     const url = this.resolve(target);
     if (url === undefined) throw new AgentCallError(-41001, `No route to agent ${target}`, target, method, { retryable: false });
-    // One client per call: the trace and chain headers are the call's own (connections are
-    // pooled by Node's global agent all the same).
     const authorization = await this.authorization(request);
-    const client = new ArcClient(url, {
-      requestAgent: request.requestAgent,
-      timeoutMs,
-      ...(this.options.retries !== undefined ? { retries: this.options.retries } : {}),
-      headers: {
-        ...this.options.headers,
-        ...authorization,
-        [TRACEPARENT_HEADER]: request.traceparent,
-        [CALL_CHAIN_HEADER]: formatCallChain(request.chain),
-      },
-    });
+    const client = this.clientFor(url, request.requestAgent);
     try {
       const reply = await client.request(method, target, request.params, {
         id: request.id,
         traceId: request.traceId,
         timeoutMs,
         ...(request.signal !== undefined ? { signal: request.signal } : {}),
+        // The call's own headers; the client (and its connections) is shared by the calls to `url`.
+        headers: {
+          ...authorization,
+          [TRACEPARENT_HEADER]: request.traceparent,
+          [CALL_CHAIN_HEADER]: formatCallChain(request.chain),
+        },
       });
       return reply.result;
     } catch (err) {
@@ -103,6 +98,21 @@ export class HttpAgentTransport implements AgentCallTransport {
         [CALL_CHAIN_HEADER]: formatCallChain(request.chain),
       },
     });
+  }
+
+  /** One client per endpoint and calling agent (a handful: the routes × the agents mounted here). */
+  private clientFor(url: string, requestAgent: string): ArcClient {
+    const key = `${requestAgent} ${url}`;
+    let client = this.clients.get(key);
+    if (client === undefined) {
+      client = new ArcClient(url, {
+        requestAgent,
+        ...(this.options.retries !== undefined ? { retries: this.options.retries } : {}),
+        ...(this.options.headers !== undefined ? { headers: { ...this.options.headers } } : {}),
+      });
+      this.clients.set(key, client);
+    }
+    return client;
   }
 
   /** The Authorization header of this call's caller, if a token is configured. */

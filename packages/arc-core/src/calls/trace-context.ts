@@ -4,7 +4,7 @@
  * of an incoming traceparent is used, else a new one (32 hex, so it doubles as the W3C trace-id).
  * Every call gets a child traceparent: the same trace-id, a new parent-id.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/random-hex';
 
 export const TRACEPARENT_HEADER = 'traceparent';
 
@@ -30,11 +30,11 @@ export function parseTraceparent(header: string | string[] | undefined): TracePa
 }
 
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(16);
 }
 
 export function newSpanId(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /** A W3C trace-id for this traceId: itself when it already is one, else a new one. */

@@ -66,6 +66,8 @@ export interface CallOptions {
   id?: string | number;
   /** Aborts the request (or the wait before a retry); it then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Headers of this call only, over the client's own (a trace header, say). */
+  headers?: Record<string, string>;
 }
 
 /** Methods with the client's result types (the task methods' answers typed exactly). */
@@ -149,7 +151,8 @@ export class ArcClient {
     const { signal } = options;
     for (let retry = 0; ; retry++) {
       try {
-        const headers = this.tokenProvider === undefined ? undefined : { Authorization: `Bearer ${await this.bearerToken()}` };
+        const headers =
+          this.tokenProvider === undefined ? options.headers : { ...options.headers, Authorization: `Bearer ${await this.bearerToken()}` };
         if (signal?.aborted) throw signal.reason;
         const left = Math.ceil(deadline - performance.now());
         if (left <= 0) throw new ArcTimeoutError(this.url, timeout);

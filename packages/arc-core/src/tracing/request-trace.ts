@@ -15,6 +15,11 @@ export interface CallSpan {
 
 /** The server span of one request, as agent calls see it. */
 export interface RequestTrace {
+  /**
+   * The W3C trace-id of the request's server span: a request that came without a traceId or a
+   * traceparent takes it as its ARC traceId, so log lines and the exported trace share one id.
+   */
+  readonly spanTraceId: string;
   /** A client span, child of this request's server span, for a call of `method` on `target`. */
   startCallSpan(target: string, method: string): CallSpan;
 }

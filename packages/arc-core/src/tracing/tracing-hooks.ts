@@ -99,6 +99,10 @@ class ServerTrace implements RequestTrace, CallParent {
     return this.request.agentId;
   }
 
+  get spanTraceId(): string {
+    return this.span.spanContext().traceId;
+  }
+
   /** Read at each call: a request without a traceId gets one when its handler first calls an agent. */
   get traceId(): string | undefined {
     return this.request.traceId;

@@ -19,6 +19,31 @@ const ask = (url: string, target: string) =>
   });
 
 describe('agent call spans', () => {
+  it('a request without traceId or traceparent takes its span trace-id as its traceId: logs and trace share one id', async () => {
+    const tracing = memoryTracing();
+    let seenByCallee: string | undefined;
+    const server = createArcServer({ serverId: 'one', tracing: tracing.provider })
+      .addAgent(
+        new ArcAgent('hr-agent').on('chat.start', (_p, ctx) => {
+          seenByCallee = ctx.traceId;
+          return 'Hello from HR';
+        }),
+      )
+      .addAgent(
+        new ArcAgent('supervisor').on('chat.start', async (_p, ctx) => (await ctx.agents.chat.start('hr-agent', 'hi')).chat.message!),
+      );
+    const res = await postJson(
+      await listening(server),
+      envelope('chat.start', { initialMessage: userMessage('hi') }, { targetAgent: 'supervisor' }),
+    );
+    expect(res.json().error).toBeNull();
+    expect(res.json()).not.toHaveProperty('traceId'); // echoed only when the request carried one
+    const root = tracing.span('supervisor/chat.start');
+    expect(root.parentSpanContext).toBeUndefined();
+    expect(seenByCallee).toBe(root.spanContext().traceId);
+    for (const s of tracing.spans()) expect(s.spanContext().traceId).toBe(root.spanContext().traceId);
+  });
+
   it('in process: server → client → callee server, one trace', async () => {
     const tracing = memoryTracing();
     const server = createArcServer({ serverId: 'one', tracing: tracing.provider })
