@@ -34,6 +34,9 @@ import { writeJson } from './reply-writer';
 import { createMetricsRegistry, type MetricsOptions } from '../metrics/registry';
 import { RequestMetrics } from '../metrics/request-metrics';
 import { AgentCallMetrics } from '../metrics/agent-call-metrics';
+import { ChatMetrics } from '../metrics/chat-metrics';
+import { TaskMetrics } from '../metrics/task-metrics';
+import { RedisErrorMetrics } from '../metrics/redis-error-metrics';
 import { installTracing } from '../tracing/tracing-hooks';
 import { closeTracing, tracerOf, type TracingOption } from '../tracing/tracing-option';
 
@@ -111,6 +114,8 @@ export class ArcServer {
   private readonly rateLimitOptions: RateLimitOptions | undefined;
   private limiter: RateLimiter | undefined;
   private readonly metricsRegistry: Registry | undefined;
+  /** Counts the Redis stores' failed operations (with metrics); a limiter made later is watched when made. */
+  private redisErrors: RedisErrorMetrics | undefined = undefined;
   private readonly protectMetrics: boolean;
   private readonly tracing: TracingOption | undefined;
 
@@ -130,6 +135,17 @@ export class ArcServer {
       this.metricsRegistry = createMetricsRegistry(options.metrics === true ? {} : options.metrics);
       this.router.addHook('onResponse', new RequestMetrics(this.metricsRegistry, this.router).onResponse);
       this.router.calls.observe(new AgentCallMetrics(this.metricsRegistry));
+      this.router.chats.observe(new ChatMetrics(this.metricsRegistry, this.router.chatStore));
+      this.router.observeTasks(new TaskMetrics(this.metricsRegistry));
+      this.redisErrors = new RedisErrorMetrics(this.metricsRegistry);
+      const stores = [
+        this.router.chatStore,
+        options.tasks?.store,
+        options.tasks?.queue,
+        options.tasks?.webhooks?.outbox,
+        this.limiter?.store,
+      ];
+      for (const store of stores) this.redisErrors.watch(store);
     }
     this.serverId = options.serverId;
     this.description = options.description ?? `ARC server ${options.serverId}`;
@@ -171,7 +187,9 @@ export class ArcServer {
 
   /** The rate-limit hook, once: when a server limit or a mounted agent's own limit applies. */
   private installLimits(): void {
-    if (this.limiter === undefined) this.limiter = installRateLimits(this.router, { logger: this.logger, ...this.rateLimitOptions });
+    if (this.limiter !== undefined) return;
+    this.limiter = installRateLimits(this.router, { logger: this.logger, ...this.rateLimitOptions });
+    if (this.limiter !== undefined) this.redisErrors?.watch(this.limiter.store);
   }
 
   get logger(): Logger {

@@ -49,7 +49,7 @@ import { TASK_RETENTION_SECONDS } from '../state/task-store';
 import { PRIORITY_RANK, type TaskProcessor, type TaskQueue, type TaskRun } from '../tasks/task-queue';
 import { backoffDelay, closeClient, DEFAULT_REDIS_URL, errorReporter, positiveInt, ProducerQueues, workerClient } from './bullmq-support';
 import { bullPrefix, taskAbortChannel, taskJobId, taskQueueName, taskRunsKey } from './keys';
-import { RedisConnection, ttlMs } from './redis-connection';
+import { RedisConnection, ttlMs, type RedisErrorObserver } from './redis-connection';
 import { NEXT_TASK_RUN, runScript } from './scripts';
 
 export interface BullMQTaskQueueOptions {
@@ -141,12 +141,17 @@ export class BullMQTaskQueue implements TaskQueue {
     this.closeTimeoutMs = positiveInt(options.closeTimeoutMs ?? 10_000, owner, 'closeTimeoutMs');
     this.logger = options.logger ?? silentLogger;
     this.reportError = errorReporter(this.logger, 'task queue');
-    this.producer = new RedisConnection('task queue', owner, {
-      url: this.url,
-      commandTimeoutMs: options.commandTimeoutMs,
-      connectTimeoutMs: this.connectTimeoutMs,
-      logger: this.logger,
-    });
+    this.producer = new RedisConnection(
+      'task queue',
+      owner,
+      {
+        url: this.url,
+        commandTimeoutMs: options.commandTimeoutMs,
+        connectTimeoutMs: this.connectTimeoutMs,
+        logger: this.logger,
+      },
+      'queue',
+    );
     this.queues = new ProducerQueues<RunJob>(
       {
         connection: this.producer.client,
@@ -194,6 +199,11 @@ export class BullMQTaskQueue implements TaskQueue {
   async ping(): Promise<void> {
     if (this.closing) throw new Error('task queue is closed');
     await this.producer.run('ping', () => this.producer.client.ping());
+  }
+
+  /** Counts this store's failed Redis operations (metrics: arc_redis_errors_total). */
+  observeRedisErrors(observer: RedisErrorObserver): void {
+    this.producer.observer = observer;
   }
 
   close(): Promise<void> {

@@ -36,7 +36,7 @@ import {
   type SaveStateOutcome,
 } from '../state/chat-store';
 import { chatKey } from './keys';
-import { RedisConnection, ttlMs, type RedisConnectionOptions } from './redis-connection';
+import { RedisConnection, ttlMs, type RedisConnectionOptions, type RedisErrorObserver } from './redis-connection';
 import { CLOSE_CHAT, CREATE_CHAT, SAVE_CHAT_STATE, TOUCH_CHAT, runScript } from './scripts';
 
 export { redisClientOptions } from './redis-connection';
@@ -66,7 +66,7 @@ export class RedisChatStore implements ChatStore {
     this.idleTtlMs = ttlMs(options.idleTtlSeconds ?? CHAT_IDLE_TTL_SECONDS, 'RedisChatStore', 'idleTtlSeconds');
     this.idleTtlArg = String(this.idleTtlMs);
     this.keyPrefix = options.keyPrefix ?? DEFAULT_PREFIX;
-    this.connection = new RedisConnection('chat store', 'RedisChatStore', options);
+    this.connection = new RedisConnection('chat store', 'RedisChatStore', options, 'chat');
     this.client = this.connection.client;
   }
 
@@ -140,6 +140,11 @@ export class RedisChatStore implements ChatStore {
 
   async ping(): Promise<void> {
     await this.run('ping', () => this.client.ping());
+  }
+
+  /** Counts this store's failed Redis operations (metrics: arc_redis_errors_total). */
+  observeRedisErrors(observer: RedisErrorObserver): void {
+    this.connection.observer = observer;
   }
 
   /**

@@ -10,6 +10,7 @@
  * progress waits for it at most `commandTimeoutMs`. Every operation is also bounded by its own
  * timer, so even an injected client without `commandTimeout` cannot hang a request. Errors name
  * the store and the operation ("Redis chat store close failed: …"); an outage is logged once.
+ * A failed operation is also told to the store's RedisErrorObserver, if one is set (metrics).
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { silentLogger, type Logger } from '../logging/logger';
@@ -28,6 +29,18 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** Connection loss and recovery are logged here (default: nothing is logged). */
   logger?: Logger;
+}
+
+/** The Redis stores, as the `store` label of arc_redis_errors_total. */
+export type RedisStoreName = 'chat' | 'task' | 'queue' | 'outbox' | 'rate-limit';
+
+/**
+ * Told of every failed operation of a store's RedisConnection (metrics/redis-error-metrics.ts):
+ * the store and the operation name (a literal of the store's code: 'create', 'get', …). Must only
+ * add to numbers. A store that has one offers `observeRedisErrors(observer)`.
+ */
+export interface RedisErrorObserver {
+  onRedisError(store: RedisStoreName, op: string): void;
 }
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
@@ -52,6 +65,8 @@ export function redisClientOptions(options: { commandTimeoutMs?: number; connect
 export class RedisConnection {
   readonly client: Redis;
   readonly commandTimeoutMs: number;
+  /** Set through the store's `observeRedisErrors` (metrics). */
+  observer: RedisErrorObserver | undefined = undefined;
   private readonly ownsClient: boolean;
   private readonly logger: Logger;
   private disposed = false;
@@ -70,11 +85,13 @@ export class RedisConnection {
   /**
    * @param what  the store in messages, e.g. 'chat store' ("Redis chat store get failed: …")
    * @param owner the class in argument errors, e.g. 'RedisChatStore'
+   * @param store the store in metrics, e.g. 'chat'
    */
   constructor(
     private readonly what: string,
     owner: string,
     options: RedisConnectionOptions,
+    private readonly store: RedisStoreName,
   ) {
     if (options.client && options.url !== undefined) throw new TypeError(`${owner}: give either url or client, not both`);
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -95,6 +112,7 @@ export class RedisConnection {
       await this.connectionAttempt();
       return await withTimeout(command(), this.commandTimeoutMs, op);
     } catch (err) {
+      this.observer?.onRedisError(this.store, op);
       throw new Error(`Redis ${this.what} ${op} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }

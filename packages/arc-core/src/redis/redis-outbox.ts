@@ -44,7 +44,7 @@ import {
 } from '../webhooks/outbox';
 import { closeClient, DEFAULT_REDIS_URL, errorReporter, positiveInt, ProducerQueues, workerClient } from './bullmq-support';
 import { bullPrefix, deliveryJobId, webhookListKey, webhookPendingKey } from './keys';
-import { RedisConnection } from './redis-connection';
+import { RedisConnection, type RedisErrorObserver } from './redis-connection';
 import { DROP_DELIVERIES, HEAD_DELIVERY, POP_DELIVERY, PUSH_DELIVERY, runScriptOn } from './scripts';
 
 export interface RedisOutboxOptions {
@@ -124,12 +124,17 @@ export class RedisOutbox implements Outbox {
     this.listTtlArg = String(this.policy.windowMs + this.policy.maxDelayMs + margin);
     this.logger = options.logger ?? silentLogger;
     this.reportError = errorReporter(this.logger, 'webhook outbox');
-    this.producer = new RedisConnection('webhook outbox', owner, {
-      url: this.url,
-      commandTimeoutMs: options.commandTimeoutMs,
-      connectTimeoutMs: this.connectTimeoutMs,
-      logger: this.logger,
-    });
+    this.producer = new RedisConnection(
+      'webhook outbox',
+      owner,
+      {
+        url: this.url,
+        commandTimeoutMs: options.commandTimeoutMs,
+        connectTimeoutMs: this.connectTimeoutMs,
+        logger: this.logger,
+      },
+      'outbox',
+    );
     this.queues = new ProducerQueues<DeliveryJob>(
       {
         connection: this.producer.client,
@@ -183,6 +188,11 @@ export class RedisOutbox implements Outbox {
 
   async drop(subscriptionId: string): Promise<void> {
     await this.run('drop', (c) => runScriptOn(c, DROP_DELIVERIES, this.keys(subscriptionId), [subscriptionId]));
+  }
+
+  /** Counts this store's failed Redis operations (metrics: arc_redis_errors_total). */
+  observeRedisErrors(observer: RedisErrorObserver): void {
+    this.producer.observer = observer;
   }
 
   close(): Promise<void> {

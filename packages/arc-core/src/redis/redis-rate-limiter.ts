@@ -17,7 +17,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { overLimit, WITHIN_LIMIT, type RateCounter, type RateCounterStore, type RateLimitScope } from '../limits/rate-counter';
 import type { RateLimitRule } from '../limits/rate-limit-rule';
 import { rateLimitKey } from './keys';
-import { RedisConnection, type RedisConnectionOptions } from './redis-connection';
+import { RedisConnection, type RedisConnectionOptions, type RedisErrorObserver } from './redis-connection';
 
 export interface RedisRateCounterStoreOptions extends RedisConnectionOptions {
   /** Prefix of every key (default 'arc:'); replicas that share limits use the same one. */
@@ -31,7 +31,7 @@ export class RedisRateCounterStore implements RateCounterStore {
 
   constructor(options: RedisRateCounterStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'arc:';
-    this.connection = new RedisConnection('rate limiter', 'RedisRateCounterStore', options);
+    this.connection = new RedisConnection('rate limiter', 'RedisRateCounterStore', options, 'rate-limit');
   }
 
   counter(scope: RateLimitScope, rule: RateLimitRule): RateCounter {
@@ -55,6 +55,11 @@ export class RedisRateCounterStore implements RateCounterStore {
   /** Resolves when Redis answers PING. */
   async ping(): Promise<void> {
     await this.connection.run('ping', () => this.connection.client.ping());
+  }
+
+  /** Counts this store's failed Redis operations (metrics: arc_redis_errors_total). */
+  observeRedisErrors(observer: RedisErrorObserver): void {
+    this.connection.observer = observer;
   }
 
   /** Closes the connection it created (an injected client is left open). */

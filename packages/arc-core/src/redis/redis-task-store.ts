@@ -28,7 +28,7 @@ import type { Redis } from 'ioredis';
 import { TASK_RETENTION_SECONDS, type TaskMutation, type TaskRecord, type TaskStore, type UpdateOutcome } from '../state/task-store';
 import { isoNow } from '../util/iso-now';
 import { taskKey } from './keys';
-import { RedisConnection, ttlMs, type RedisConnectionOptions } from './redis-connection';
+import { RedisConnection, ttlMs, type RedisConnectionOptions, type RedisErrorObserver } from './redis-connection';
 import { CREATE_TASK, UPDATE_TASK, runScript } from './scripts';
 
 export interface RedisTaskStoreOptions extends RedisConnectionOptions {
@@ -59,7 +59,7 @@ export class RedisTaskStore implements TaskStore {
     if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('RedisTaskStore: maxUpdateAttempts must be a positive integer');
     this.maxAttempts = attempts;
     this.keyPrefix = options.keyPrefix ?? DEFAULT_PREFIX;
-    this.connection = new RedisConnection('task store', 'RedisTaskStore', options);
+    this.connection = new RedisConnection('task store', 'RedisTaskStore', options, 'task');
     this.client = this.connection.client;
   }
 
@@ -113,6 +113,11 @@ export class RedisTaskStore implements TaskStore {
 
   async ping(): Promise<void> {
     await this.run('ping', () => this.client.ping());
+  }
+
+  /** Counts this store's failed Redis operations (metrics: arc_redis_errors_total). */
+  observeRedisErrors(observer: RedisErrorObserver): void {
+    this.connection.observer = observer;
   }
 
   /**

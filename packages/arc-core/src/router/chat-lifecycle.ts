@@ -15,14 +15,32 @@ import { newChatId } from './chat-id';
 /** The largest state (as JSON) an agent may keep with a chat: it is read with every message. */
 export const MAX_CHAT_STATE_BYTES = 16 * 1024;
 
+/**
+ * Told when this process opens or closes a chat (metrics/chat-metrics.ts). A chat.start whose
+ * handler fails is opened, then discarded: it did not start, so observers undo the open.
+ * Called on the request path: implementations only add to numbers.
+ */
+export interface ChatObserver {
+  onChatOpened(agentId: string): void;
+  onChatDiscarded(agentId: string): void;
+  onChatClosed(agentId: string): void;
+}
+
 /** Active chats free up only as they end or expire: ask callers to come back later than for a busy agent. */
 const FULL_RETRY_AFTER_SECONDS = 10;
 
 export class ChatLifecycle {
+  private observer: ChatObserver | undefined = undefined;
+
   constructor(
     private readonly store: ChatStore,
     private readonly logger: Logger,
   ) {}
+
+  /** Sets the one observer of opened and closed chats (metrics). */
+  observe(observer: ChatObserver): void {
+    this.observer = observer;
+  }
 
   async open(agentId: string, requestAgent: string, params: ChatStartParams): Promise<ChatRecord> {
     const now = isoNow();
@@ -36,7 +54,10 @@ export class ChatLifecycle {
     };
     if (params.metadata !== undefined) chat.metadata = params.metadata;
     const created = await this.guard(this.store.create(chat), 'create');
-    if (created) return chat;
+    if (created) {
+      this.observer?.onChatOpened(agentId);
+      return chat;
+    }
     const existing = await this.guard(this.store.get(agentId, chat.chatId), 'get');
     if (existing?.status === 'CLOSED') {
       throw new ArcError(ArcErrorCode.ChatAlreadyClosed, `Chat ${chat.chatId} was closed and cannot be started again; use a new chatId`, {
@@ -53,6 +74,7 @@ export class ChatLifecycle {
 
   /** Undoes `open` when the chat.start handler failed, so a retry with the same id works. */
   async discard(chat: ChatRecord): Promise<void> {
+    this.observer?.onChatDiscarded(chat.agentId);
     try {
       await this.store.delete(chat.agentId, chat.chatId);
     } catch (err) {
@@ -73,7 +95,10 @@ export class ChatLifecycle {
 
   async close(agentId: string, chatId: string, reason: string | null): Promise<ChatRecord> {
     const outcome = await this.guard(this.store.close(agentId, chatId, reason, isoNow()), 'close');
-    if (outcome.ok) return outcome.chat;
+    if (outcome.ok) {
+      this.observer?.onChatClosed(agentId);
+      return outcome.chat;
+    }
     throw outcome.reason === 'not-found' ? errors.chatNotFound(chatId) : errors.chatAlreadyClosed(chatId);
   }
 

@@ -32,7 +32,7 @@ import { Dispatcher } from './dispatch';
 import { Hooks, runErrorHooks, runRequestHooks, runSendHooks, type HookMap, type HookName } from './hooks';
 import { HandlerInvoker } from './invoker';
 import { ParamsCheck } from './params-check';
-import { TaskService, type TaskOptions } from '../tasks/task-service';
+import { TaskService, type TaskObserver, type TaskOptions } from '../tasks/task-service';
 import { RequestState, type ArcReply, type RequestMeta } from './request-state';
 
 export type { ArcReply, JsonReply, RequestMeta, StreamReply } from './request-state';
@@ -71,8 +71,11 @@ export class ArcRouter {
   private readonly dispatcher: Dispatcher;
   private readonly taskOptions: Partial<TaskOptions>;
   private taskService: TaskService | undefined = undefined;
+  private taskObserver: TaskObserver | undefined = undefined;
   /** The agent calls (`ctx.agents`) of this router's handlers (metrics observe them). */
   readonly calls: AgentCallService;
+  /** The chat lifecycle of every agent (metrics observe it). */
+  readonly chats: ChatLifecycle;
 
   constructor(options: RouterOptions) {
     this.serverId = options.serverId;
@@ -83,7 +86,8 @@ export class ArcRouter {
     this.taskOptions = options.tasks ?? {};
     const handlerTimeoutMs = options.handlerTimeoutMs ?? 120_000;
     const invoker = new HandlerInvoker(handlerTimeoutMs);
-    this.dispatcher = new Dispatcher(new ChatLifecycle(this.chatStore, this.logger), invoker, (err, ctx) => this.asArcError(err, ctx));
+    this.chats = new ChatLifecycle(this.chatStore, this.logger);
+    this.dispatcher = new Dispatcher(this.chats, invoker, (err, ctx) => this.asArcError(err, ctx));
     const local = { has: (id: string) => this.agents.has(id), handle: (body: unknown, meta: RequestMeta) => this.handle(body, meta) };
     this.calls = new AgentCallService(options.agentCalls ?? {}, local, handlerTimeoutMs, this.logger);
   }
@@ -100,8 +104,17 @@ export class ArcRouter {
 
   /** The task machinery, created with the first agent that handles tasks. */
   get tasks(): TaskService {
-    this.taskService ??= new TaskService({ workerId: this.serverId, ...this.taskOptions }, this.logger);
+    if (this.taskService === undefined) {
+      this.taskService = new TaskService({ workerId: this.serverId, ...this.taskOptions }, this.logger);
+      if (this.taskObserver !== undefined) this.taskService.observe(this.taskObserver);
+    }
     return this.taskService;
+  }
+
+  /** Sets the observer of task status changes and webhook outcomes (metrics), now or when the task machinery is created. */
+  observeTasks(observer: TaskObserver): void {
+    this.taskObserver = observer;
+    this.taskService?.observe(observer);
   }
 
   /** Resolves when every store and queue this router uses can serve (readiness); rejects naming the one that cannot. */

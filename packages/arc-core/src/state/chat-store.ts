@@ -57,6 +57,11 @@ export interface ChatStore {
   ping(): Promise<void>;
   /** Releases connections and timers. */
   dispose(): Promise<void>;
+  /**
+   * Active chats of an agent, for the arc_active_chats gauge; only a store that knows it without
+   * a query implements it (MemoryChatStore). Read when /metrics is scraped.
+   */
+  activeChats?(agentId: string): number;
 }
 
 /** A store refused a new chat because an agent has as many active chats as it may keep. */

@@ -6,7 +6,7 @@
 import { ArcError } from '../errors/arc-error';
 import { ArcErrorCode } from '../errors/codes';
 import type { Logger } from '../logging/logger';
-import type { TaskEvent } from '../protocol/types';
+import type { TaskEvent, TaskStatus } from '../protocol/types';
 import { TaskStoreFullError, type TaskMutation, type TaskRecord, type TaskStore, type UpdateOutcome } from '../state/task-store';
 import { isoNow } from '../util/iso-now';
 import { taskEvent, type EventDetails, type TaskEventSink } from './events';
@@ -15,7 +15,20 @@ export function taskNotFound(taskId: string): ArcError {
   return new ArcError(ArcErrorCode.TaskNotFound, `Task not found: ${taskId}`, { taskId, task_id: taskId });
 }
 
+/**
+ * Told of every status a task enters, once the change is stored (metrics/task-metrics.ts):
+ * SUBMITTED when it is created, then each change of status. Every status change goes through
+ * TaskRecords (engine and runner alike), so this is the one place they are seen. Must only add
+ * to numbers: it runs on the request path.
+ */
+export interface TaskStatusObserver {
+  onTaskStatus(agentId: string, status: TaskStatus): void;
+}
+
 export class TaskRecords {
+  /** Set by TaskService.observe (metrics). */
+  observer: TaskStatusObserver | undefined = undefined;
+
   constructor(
     readonly store: TaskStore,
     private readonly events: TaskEventSink,
@@ -26,7 +39,9 @@ export class TaskRecords {
 
   async create(task: TaskRecord): Promise<boolean> {
     this.checkSize(task);
-    return this.guard(this.store.create(task), 'create');
+    const created = await this.guard(this.store.create(task), 'create');
+    if (created) this.observer?.onTaskStatus(task.agentId, task.status);
+    return created;
   }
 
   async get(agentId: string, taskId: string): Promise<TaskRecord> {
@@ -46,6 +61,7 @@ export class TaskRecords {
       'update',
     );
     if (!outcome.found) throw taskNotFound(taskId);
+    if (outcome.changed && outcome.task.status !== outcome.previous.status) this.observer?.onTaskStatus(agentId, outcome.task.status);
     return outcome;
   }
 

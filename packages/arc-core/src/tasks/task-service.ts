@@ -12,9 +12,9 @@ import { MemoryTaskQueue } from './memory-task-queue';
 import type { TaskHandler } from './task-context';
 import { TaskEngine } from './task-engine';
 import type { TaskQueue } from './task-queue';
-import { TaskRecords } from './task-records';
+import { TaskRecords, type TaskStatusObserver } from './task-records';
 import { TaskRunner } from './task-runner';
-import { WebhookDispatcher } from '../webhooks/dispatcher';
+import { WebhookDispatcher, type WebhookObserver } from '../webhooks/dispatcher';
 import { MemoryOutbox } from '../webhooks/memory-outbox';
 import { DEFAULT_RETRY_POLICY, type Outbox, type RetryPolicy } from '../webhooks/outbox';
 import { DEFAULT_WEBHOOK_POLICY, callbackChecker, type HostResolver, type WebhookNetworkPolicy } from '../webhooks/ssrf';
@@ -55,6 +55,9 @@ export interface TaskOptions {
   checkCallbackUrl?: (url: string) => Promise<void>;
 }
 
+/** Told of task status changes and webhook outcomes (metrics/task-metrics.ts). */
+export type TaskObserver = TaskStatusObserver & WebhookObserver;
+
 export const TASK_DEFAULTS = Object.freeze({ concurrency: 4, timeoutMs: 600_000, maxAttempts: 3, maxTaskBytes: 1024 * 1024 });
 
 export class TaskService {
@@ -65,6 +68,7 @@ export class TaskService {
   private readonly handlers = new Map<string, TaskHandler>();
   private started = false;
   private readonly runner: TaskRunner;
+  private readonly records: TaskRecords;
 
   constructor(options: TaskOptions, logger: Logger) {
     this.store = options.store ?? new MemoryTaskStore();
@@ -87,7 +91,8 @@ export class TaskService {
         await extra.emit(task, e);
       },
     };
-    const records = new TaskRecords(this.store, events, logger, options.maxTaskBytes ?? TASK_DEFAULTS.maxTaskBytes);
+    this.records = new TaskRecords(this.store, events, logger, options.maxTaskBytes ?? TASK_DEFAULTS.maxTaskBytes);
+    const records = this.records;
     this.engine = new TaskEngine({
       records,
       queue: this.queue,
@@ -102,6 +107,12 @@ export class TaskService {
       maxAttempts: options.maxAttempts ?? TASK_DEFAULTS.maxAttempts,
       workerId: options.workerId ?? 'arc-server',
     });
+  }
+
+  /** Sets the one observer of task status changes and webhook outcomes (metrics). */
+  observe(observer: TaskObserver): void {
+    this.records.observer = observer;
+    this.webhooks.observer = observer;
   }
 
   /** Registers an agent's handler; the queue starts with the first one. */

@@ -33,7 +33,20 @@ export interface WebhookDispatcherOptions {
   send?: (options: SendWebhookOptions) => Promise<AttemptResult>;
 }
 
+/**
+ * What became of webhooks (metrics/task-metrics.ts): once per delivery, how it left the outbox
+ * (delivered, gone: 410, given-up: too old), and 'attempt-failed' for each attempt that did not
+ * deliver (retried later, or given up). Only adds to numbers.
+ */
+export type WebhookOutcome = 'delivered' | 'gone' | 'given-up' | 'attempt-failed';
+
+export interface WebhookObserver {
+  onWebhookOutcome(outcome: WebhookOutcome): void;
+}
+
 export class WebhookDispatcher implements TaskEventSink {
+  /** Set by TaskService.observe (metrics). */
+  observer: WebhookObserver | undefined = undefined;
   private readonly send: (options: SendWebhookOptions) => Promise<AttemptResult>;
   private started = false;
 
@@ -108,8 +121,12 @@ export class WebhookDispatcher implements TaskEventSink {
       attempt,
       status: result.status,
     };
-    if (result.outcome === 'retry') this.o.logger.warn('webhook attempt failed', { ...meta, err: result.error });
-    else this.o.logger.info('webhook delivered', { ...meta, outcome: result.outcome });
+    if (result.outcome === 'retry') {
+      this.o.logger.warn('webhook attempt failed', { ...meta, err: result.error });
+      this.observer?.onWebhookOutcome('attempt-failed');
+    } else {
+      this.o.logger.info('webhook delivered', { ...meta, outcome: result.outcome });
+    }
     const at = isoNow();
     await this.stats(d, (s) => {
       s.attempts += 1;
@@ -122,6 +139,7 @@ export class WebhookDispatcher implements TaskEventSink {
   };
 
   private readonly finished = async (d: Delivery, final: 'delivered' | 'gone' | 'given-up', attempts: number): Promise<void> => {
+    this.observer?.onWebhookOutcome(final);
     if (final === 'given-up') {
       this.o.logger.error('webhook given up', {
         taskId: d.taskId,
