@@ -323,6 +323,21 @@ describe('the TypeScript client against the running servers', () => {
 });
 
 describe('the supervisor in the single server', () => {
+  // The guide's sample messages, each to the specialist its rules name (support when none does).
+  test.each([
+    ['I need help with an invoice', 'I can help with invoice inquiries. Please provide invoice number.'],
+    ['Any news on my payment?', "I can assist with payment processing. What's your payment ID?"],
+    ['Question about salary', 'I can help with salary inquiries. Please provide your employee ID.'],
+    ['Tell me about benefits', 'I can explain our benefits package. What would you like to know?'],
+    ['General support needed', "Hi! I'm here to help with general support. What do you need?"],
+  ])('routes "%s" to the right specialist', async (text, reply) => {
+    const client = new ArcClient(arcUrl(single), { requestAgent: 'ts-e2e' });
+    const start = await client.chat.start('supervisor', text);
+    expect(start.responseAgent).toBe('supervisor');
+    expect(start.result.chat.message?.parts[0]).toMatchObject({ content: reply });
+    await client.chat.end('supervisor', start.result.chat.chatId);
+  });
+
   test('routes a conversation to the specialist mounted beside it (in process) and keeps it there', async () => {
     const client = new ArcClient(arcUrl(single), { requestAgent: 'ts-e2e' });
     const start = await client.chat.start('supervisor', 'invoice question');
