@@ -88,7 +88,21 @@ compose ps
 # With CONTAINERS_JEST_DIR set (.ci/run does), every jest run writes its JSON report there.
 jest_report() { [ -n "${CONTAINERS_JEST_DIR:-}" ] && echo "--json --outputFile=$CONTAINERS_JEST_DIR/$1.json"; }
 
+# The supervisor calls the specialists through the gateway (http://nginx:80). Right after its
+# container or nginx's was (re)created, the engine's DNS can leave lookups of `nginx` hanging for
+# a while (podman's aardvark-dns; see scripts/reload-gateway.sh): wait, bounded, until the
+# supervisor's container reaches the gateway, as nginx's reload waits for its upstream names.
+supervisor_reaches_gateway() {
+  local deadline=$((SECONDS + 90))
+  until compose exec -T supervisor node -e \
+    'fetch("http://nginx:80/health", { signal: AbortSignal.timeout(3000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))'; do
+    [ $SECONDS -lt $deadline ] || { echo "test:containers: the supervisor cannot reach http://nginx:80 after 90 s" >&2; return 1; }
+    sleep 2
+  done
+}
+
 compose_checks() {
+  supervisor_reaches_gateway
   cd "$ROOT" && ARC_COMPOSE_URL="http://127.0.0.1:$ARC_HTTP_PORT" ARC_SINGLE_URL="http://127.0.0.1:$ARC_SINGLE_PORT" \
     node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose.test.ts $(jest_report checks)
 }
@@ -198,6 +212,7 @@ security_env() {
   grep -q '^RATE_LIMIT_CALLER=20/30s$' "$env_file" || { echo "docker/security.env sets no RATE_LIMIT_CALLER" >&2; return 1; }
   compose --env-file "$env_file" up -d --wait --scale finance=3
   reload_gateway
+  supervisor_reaches_gateway
   sleep 1
   cd "$ROOT" && ARC_COMPOSE_URL="http://127.0.0.1:$ARC_HTTP_PORT" ARC_COMPOSE_ENV_FILE="$env_file" \
     node_modules/.bin/jest --selectProjects e2e --runTestsByPath tests/e2e/compose-security.test.ts $(jest_report security)

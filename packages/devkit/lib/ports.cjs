@@ -35,7 +35,10 @@ function openConnectionsTo(address) {
   }
   const hex = (n, width) => n.toString(16).toUpperCase().padStart(width, '0');
   // /proc/net/tcp writes the address as the 32-bit value in host (little-endian) order.
-  const remote = `${octets.reverse().map((o) => hex(o, 2)).join('')}:${hex(Number(port), 4)}`;
+  const remote = `${octets
+    .reverse()
+    .map((o) => hex(o, 2))
+    .join('')}:${hex(Number(port), 4)}`;
   let count = 0;
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
