@@ -173,10 +173,10 @@ redis_state() {
   while :; do
     pending=""
     for service in finance hr support; do
-      local n i
-      n=$(compose ps -q "$service" | wc -l)
-      for ((i = 1; i <= n; i++)); do
-        compose exec -T --index "$i" "$service" node /app/docker/healthcheck.cjs >/dev/null 2>&1 || pending+=" $service#$i"
+      local id
+      # By container id: replica numbers need not run from 1 (a scale down may remove #1).
+      for id in $(compose ps -q "$service"); do
+        docker exec "$id" node /app/docker/healthcheck.cjs >/dev/null 2>&1 || pending+=" $service:${id:0:12}"
       done
     done
     [ -z "$pending" ] && break
@@ -222,10 +222,14 @@ step "auth + shared limits (security.env)" security_env
 
 check_images() {
   # Non-root, and only the service's own code plus production dependencies in the image.
-  local uid
-  uid=$(compose exec -T --index 1 finance id -u)
+  # A finance container by id: after the security.env step's `--scale finance=3` the replicas
+  # left need not include #1 (compose may remove any of them).
+  local id uid
+  id=$(compose ps -q finance | head -n 1)
+  [ -n "$id" ] || { echo "no finance container is running" >&2; return 1; }
+  uid=$(docker exec "$id" id -u)
   [ "$uid" = 1000 ] || { echo "finance runs as uid $uid, not node (1000)" >&2; return 1; }
-  compose exec -T --index 1 finance sh -c '
+  docker exec "$id" sh -c '
     set -e
     test -d /app/services/finance/dist && test -d /app/packages/arc-core/dist
     for p in /app/services/hr /app/services/support /app/services/single-server /app/packages/arc-core/src \
@@ -234,7 +238,7 @@ check_images() {
     done'
   # PID 1 is the init compose adds (init: true), node runs under it.
   local pid1
-  pid1=$(compose exec -T --index 1 finance sh -c 'tr "\0" " " < /proc/1/cmdline')
+  pid1=$(docker exec "$id" sh -c 'tr "\0" " " < /proc/1/cmdline')
   case "$pid1" in node*) echo "PID 1 is node itself ($pid1), expected an init" >&2; return 1;; esac
   echo "finance: uid $uid, PID 1: $pid1, no other service or dev dependency"
 }
