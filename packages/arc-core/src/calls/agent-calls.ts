@@ -35,6 +35,15 @@ export function toMessage(input: AgentMessageInput): Message {
   return typeof input === 'string' ? { role: 'user', parts: [{ type: 'TextPart', content: input }] } : input;
 }
 
+/** chat.start's params, streamed or not. */
+function chatStartParams(message: AgentMessageInput, options: { chatId?: string; metadata?: Record<string, unknown> }): object {
+  return {
+    initialMessage: toMessage(message),
+    ...(options.chatId !== undefined ? { chatId: options.chatId } : {}),
+    ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+  };
+}
+
 export class AgentCalls {
   private threads: Map<string, AgentThread> | undefined = undefined;
 
@@ -58,17 +67,7 @@ export class AgentCalls {
       agentId: string,
       message: AgentMessageInput,
       options: AgentCallOptions & { chatId?: string; metadata?: Record<string, unknown> } = {},
-    ) =>
-      this.request<ChatResult>(
-        agentId,
-        'chat.start',
-        {
-          initialMessage: toMessage(message),
-          ...(options.chatId !== undefined ? { chatId: options.chatId } : {}),
-          ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
-        },
-        options,
-      ),
+    ) => this.request<ChatResult>(agentId, 'chat.start', chatStartParams(message, options), options),
     message: (agentId: string, chatId: string, message: AgentMessageInput, options?: AgentCallOptions) =>
       this.request<ChatResult>(agentId, 'chat.message', { chatId, message: toMessage(message) }, options),
     end: (agentId: string, chatId: string, reason?: string, options?: AgentCallOptions) =>
@@ -79,18 +78,7 @@ export class AgentCalls {
       message: AgentMessageInput,
       options: AgentCallOptions & { chatId?: string; metadata?: Record<string, unknown> } = {},
     ): Promise<AgentChatStream> =>
-      this.service.stream(
-        this.origin,
-        agentId,
-        'chat.start',
-        {
-          initialMessage: toMessage(message),
-          ...(options.chatId !== undefined ? { chatId: options.chatId } : {}),
-          ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
-          stream: true,
-        },
-        options,
-      ),
+      this.service.stream(this.origin, agentId, 'chat.start', { ...chatStartParams(message, options), stream: true }, options),
     /** chat.message with `stream: true`: resolves once the target accepted it. */
     messageStream: (agentId: string, chatId: string, message: AgentMessageInput, options?: AgentCallOptions): Promise<AgentChatStream> =>
       this.service.stream(this.origin, agentId, 'chat.message', { chatId, message: toMessage(message), stream: true }, options),
