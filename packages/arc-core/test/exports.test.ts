@@ -166,6 +166,8 @@ const ENTRY_POINTS: Record<string, string[]> = {
   '@arc/core/client': [
     'ArcClient',
     'ArcResponseError',
+    'ArcStreamError',
+    'ArcThreads',
     'ArcTimeoutError',
     'ArcTransportError',
     'ArcWaitTimeoutError',

@@ -2,7 +2,7 @@
  * A streamed agent call over HTTP (HttpAgentTransport.stream): POST the envelope with node:http
  * (pooled by Node's global agent, like the axios calls), and read the answer:
  *
- *   200 text/event-stream  → an AgentChatStream; SSE parsed by eventsource-parser (`event:` /
+ *   200 text/event-stream  → an AgentChatStream; frames read by util/sse-response.ts (`event:` /
  *                            `data:` with or without a space, LF or CRLF framing; comments skipped)
  *   a JSON envelope        → its error as AgentCallError (any status), or its result as a one-chunk
  *                            stream (§8 allows a JSON result to a streamed call)
@@ -12,7 +12,6 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { ArcErrorCode } from '../errors/codes';
 import {
   EventChatStream,
@@ -22,14 +21,13 @@ import {
   type StreamEvent,
   type StreamEventSource,
 } from './agent-stream';
+import { SseEventTooLargeError, SseResponseReader, type SseFrame } from '../util/sse-response';
 import { AgentCallError } from './errors';
 
 /** Largest JSON answer read (the ArcClient takes any size; an error envelope is small). */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
 /** Largest SSE event (or unterminated line) buffered; a larger one fails the stream with -45004. */
 export const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
-/** After the `done` event, how long the rest of the response may take before the connection is cut. */
-const DRAIN_MS = 1000;
 
 export interface HttpStreamRequest extends StreamCall {
   url: string;
@@ -162,77 +160,40 @@ function readBody(res: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-/** The events of a text/event-stream response, read as the reader asks for them. */
+/** The events of a text/event-stream response (util/sse-response.ts), their data parsed. */
 class SseSource implements StreamEventSource {
-  private readonly queue: StreamEvent[] = [];
-  private readonly chunks: AsyncIterator<string>;
-  private readonly parser: EventSourceParser;
-  private failure: AgentCallError | undefined = undefined;
-  private closed = false;
+  private readonly reader: SseResponseReader;
 
   constructor(
-    private readonly req: http.ClientRequest,
-    private readonly res: IncomingMessage,
-    call: StreamCall,
+    req: http.ClientRequest,
+    res: IncomingMessage,
+    private readonly call: StreamCall,
   ) {
-    res.setEncoding('utf8');
-    // The iterator listens only from its first read; an error before that (a reset) must not go
-    // unhandled. The iterator still throws it (the stream keeps it as `errored`).
-    res.on('error', () => undefined);
-    this.chunks = res[Symbol.asyncIterator]() as AsyncIterator<string>;
-    this.parser = createParser({
-      maxBufferSize: MAX_SSE_EVENT_CHARS,
-      onEvent: (e) => this.queue.push({ event: e.event ?? 'message', data: parseData(e.data) }),
-      onError: (err) => {
-        // Unknown fields are ignored (as the Python client does); only an oversized event fails the stream.
-        if (err.type !== 'max-buffer-size-exceeded') return;
-        this.failure = new AgentCallError(
-          ArcErrorCode.MessageTooLarge,
-          `Stream error: agent ${call.target} sent an event larger than ${MAX_SSE_EVENT_CHARS} characters`,
-          call.target,
-          call.method,
-          { details: { agentId: call.target }, retryable: false },
-        );
-      },
-    });
+    this.reader = new SseResponseReader(req, res, MAX_SSE_EVENT_CHARS);
   }
 
   async next(): Promise<IteratorResult<StreamEvent, unknown>> {
-    for (;;) {
-      if (this.failure !== undefined) throw this.failure;
-      const e = this.queue.shift();
-      if (e !== undefined) return { done: false, value: e };
-      const chunk = await this.chunks.next();
-      if (chunk.done) return { done: true, value: undefined };
-      this.parser.feed(chunk.value);
+    let frame: SseFrame | undefined;
+    try {
+      frame = await this.reader.next();
+    } catch (err) {
+      if (!(err instanceof SseEventTooLargeError)) throw err;
+      const { target, method } = this.call;
+      throw new AgentCallError(
+        ArcErrorCode.MessageTooLarge,
+        `Stream error: agent ${target} sent an event larger than ${MAX_SSE_EVENT_CHARS} characters`,
+        target,
+        method,
+        { details: { agentId: target }, retryable: false },
+      );
     }
+    return frame === undefined
+      ? { done: true, value: undefined }
+      : { done: false, value: { event: frame.event, data: parseData(frame.data) } };
   }
 
   close(complete: boolean): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (!complete || this.res.destroyed) {
-      this.destroy();
-      return;
-    }
-    // The target finished: read on to the end of its response (at most DRAIN_MS), so that the
-    // connection goes back to the pool instead of being cut.
-    const timer = setTimeout(() => this.destroy(), DRAIN_MS);
-    timer.unref();
-    void (async () => {
-      try {
-        while (!(await this.chunks.next()).done);
-      } catch {
-        /* destroyed, or broke: either way it is released */
-      } finally {
-        clearTimeout(timer);
-      }
-    })();
-  }
-
-  private destroy(): void {
-    this.res.destroy();
-    this.req.destroy();
+    void this.reader.close(complete);
   }
 }
 

@@ -9,6 +9,7 @@ import { ArcError, type ErrorDetails } from '../errors/arc-error';
 import type { ArcErrorResponse, TaskStatus } from '../protocol/types';
 import type { TaskInfo } from './task-types';
 
+/** An ARC error reply: `code`, `message` and `details` as the server sent them, with the HTTP status. */
 export class ArcResponseError extends ArcError {
   readonly httpStatus: number;
   readonly response: ArcErrorResponse;

@@ -21,7 +21,7 @@ export interface Capture {
   response: HttpMessage & { status: number };
 }
 
-function section(file: Buffer, marker: 'REQUEST' | 'RESPONSE'): Buffer {
+export function section(file: Buffer, marker: 'REQUEST' | 'RESPONSE'): Buffer {
   const text = file.toString('latin1');
   const m = new RegExp(`=== ${marker} \\((\\d+) bytes\\) ===\\n`).exec(text);
   if (!m) throw new Error(`no ${marker} marker`);
