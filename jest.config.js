@@ -18,6 +18,22 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
+    {
+      displayName: 'arc-cli',
+      rootDir: 'packages/arc-cli',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      // The inspector's pure modules (curl quoting, SSE reading, agent lists) and its build; the
+      // browser itself is tested end to end (tests/e2e/inspector.test.ts).
+      displayName: 'arc-inspector',
+      rootDir: 'packages/arc-inspector',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
     ...manifest.all.map((service) => ({
       displayName: service.id,
       rootDir: service.dir,
