@@ -3,7 +3,8 @@
 # Build context = the repository root:
 #   docker build -f docker/single-server.Dockerfile -t arc-single-server .
 # Same shape as services/<name>/Dockerfile; ships the single server, the agents' packages
-# (finance, hr, support, supervisor), arc-core and production dependencies.
+# (finance, hr, support, supervisor), arc-core, the built web inspector (/inspector/, on by
+# default here) and production dependencies.
 
 # 1. Cut the workspace down to @arc/single-server and what it depends on.
 FROM node:20-bookworm-slim AS pruner
@@ -40,6 +41,8 @@ COPY --from=builder /repo/package.json ./
 COPY --from=builder /repo/node_modules ./node_modules
 COPY --from=builder /repo/packages/arc-core/package.json ./packages/arc-core/
 COPY --from=builder /repo/packages/arc-core/dist ./packages/arc-core/dist
+COPY --from=builder /repo/packages/arc-inspector/package.json /repo/packages/arc-inspector/index.cjs ./packages/arc-inspector/
+COPY --from=builder /repo/packages/arc-inspector/dist ./packages/arc-inspector/dist
 COPY --from=builder /repo/services/finance/package.json ./services/finance/
 COPY --from=builder /repo/services/finance/dist ./services/finance/dist
 COPY --from=builder /repo/services/hr/package.json ./services/hr/

@@ -24,7 +24,10 @@
  *     }
  *   }
  * `agents` are extra route names (the agent ids) for the same upstream, and each gets
- * `GET /agent-info/<agent id>` (that service's GET /agent-info).
+ * `GET /agent-info/<agent id>` (that service's GET /agent-info); `GET /agent-info` lists them all
+ * with their endpoints. An optional `"inspector": "supervisor"` names the service whose web
+ * inspector (INSPECTOR=on) the gateway serves at /inspector/ (docs/inspector.md); without it,
+ * /inspector is the gateway's 404.
  */
 'use strict';
 const { mkdirSync, readFileSync, writeFileSync, chmodSync } = require('node:fs');
@@ -107,6 +110,11 @@ function checkDescription(desc) {
       if (routes.has(route)) throw new RenderError(`route /arc/${route} is given twice (${routes.get(route)}, ${service})`);
       routes.set(route, service);
     }
+  }
+  if (desc.inspector !== undefined && !Object.hasOwn(services, desc.inspector)) {
+    throw new RenderError(
+      `inspector ${JSON.stringify(desc.inspector)} is not a service of the description (${Object.keys(services).join(', ')})`,
+    );
   }
   if (desc.listen === undefined || !/^[A-Za-z0-9.:[\]]+( [a-z_=0-9]+)*$/.test(String(desc.listen))) {
     throw new RenderError(`listen ${JSON.stringify(desc.listen)} is not an nginx listen address`);
@@ -201,6 +209,48 @@ function agentInfoLocations(desc) {
   return blocks.length > 0 ? blocks.join('\n\n') : '    # (none: the description names no agent ids)';
 }
 
+/**
+ * The gateway's own GET /agent-info (compact JSON, inside a single-quoted nginx string: names
+ * are [A-Za-z0-9._-], so it holds no quote and no `$`): every agent id of the description, in
+ * the single server's shape, with the route that reaches it and where its own description is.
+ */
+function agentList(desc) {
+  const registeredAgents = {};
+  for (const [service, spec] of Object.entries(desc.services)) {
+    for (const agent of spec.agents || []) {
+      registeredAgents[agent] = { status: 'active', service, endpoint: `/arc/${service}`, agentInfo: `/agent-info/${agent}` };
+    }
+  }
+  const serverId = desc.serverId ?? 'nginx';
+  const text = JSON.stringify({
+    server: serverId,
+    description: `ARC gateway ${serverId}: POST /arc/<service>, the endpoint given for each agent`,
+    status: 'active',
+    endpoints: { arc: '/arc/<service>', agentInfo: '/agent-info/<agent>' },
+    registeredAgents,
+    totalAgents: Object.keys(registeredAgents).length,
+  });
+  if (/['$\\]/.test(text)) throw new RenderError(`the agent list cannot go in an nginx string as it is: ${text}`);
+  return text;
+}
+
+/**
+ * /inspector and /inspector/... to the service the description names as `inspector` (its
+ * INSPECTOR=on): the files pass through as the service answers them (types, caching, CSP).
+ */
+function inspectorLocations(desc) {
+  if (desc.inspector === undefined) return '    # (no web inspector: the description names no `inspector` service)';
+  const service = desc.inspector;
+  const block = (match) =>
+    [`    location ${match} {`, `        set $arc_agent ${service};`, `        proxy_pass http://arc_${service};`, '    }'].join('\n');
+  return [
+    `    # The web inspector (docs/inspector.md), served by ${service} (INSPECTOR=on there).`,
+    block('= /inspector'),
+    '',
+    block('/inspector/'),
+  ].join('\n');
+}
+
 /** The http-level gateway configuration (upstreams, maps, server) for a description. */
 function renderSite(desc) {
   const routes = checkDescription(desc);
@@ -245,6 +295,8 @@ function renderSite(desc) {
           : { scope: 'requestsPerAddress' },
       ),
       agent_info_locations: agentInfoLocations(desc),
+      agent_list: agentList(desc),
+      inspector_locations: inspectorLocations(desc),
       route_names: services.map((s) => `"${s}"`).join(','),
       route_list: services.join(', '),
     },
@@ -303,7 +355,9 @@ function composeDescription(manifestFile = MANIFEST) {
     }
     services[s.id] = { servers: [`${s.id}:${s.port}`], agents: s.agents ?? [] };
   }
-  const desc = { listen: '80', accessLog: '/var/log/nginx/access.log', serverId: 'nginx', services };
+  // The supervisor service runs with INSPECTOR=on in docker-compose.yml: its inspector is the gateway's.
+  const inspector = Object.hasOwn(services, 'supervisor') ? { inspector: 'supervisor' } : {};
+  const desc = { listen: '80', accessLog: '/var/log/nginx/access.log', serverId: 'nginx', services, ...inspector };
   checkDescription(desc);
   return desc;
 }

@@ -21,6 +21,8 @@ export interface GatewayDescription {
    */
   reqLimitPerIp?: { rate: string; burst?: number } | false;
   services: Record<string, UpstreamSpec>;
+  /** A service of `services` whose web inspector (INSPECTOR=on) the gateway serves at /inspector/; unset: none. */
+  inspector?: string;
 }
 
 export declare class RenderError extends Error {}

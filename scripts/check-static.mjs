@@ -7,7 +7,9 @@
  *     names a service's port, server id, agents or replicas: the service Dockerfiles (the same
  *     file but for the service name and port), docker/single-server.Dockerfile, each service's
  *     DEFAULTS in src/server.ts, docker-compose.yml (PORT, SERVER_ID, replicas), nginx's compose
- *     description, the README's diagram and docs/distributed.md's cluster options.
+ *     description, the README's diagram and docs/distributed.md's cluster options. Every image
+ *     ships the built web inspector (@arc/core depends on it), and the gateway serves the
+ *     supervisor's, which compose starts with INSPECTOR=on.
  *  4. `nginx -t` accepts both renderings of nginx/arc.conf.template: the local cluster's and
  *     the compose one. nginx resolves upstream host names when it loads a configuration, and the
  *     compose names (finance, hr, support) exist only on the compose network, so the compose
@@ -157,6 +159,18 @@ for (const file of dockerfiles) {
       ["nginx's compose description services", routes, manifest.ids.join(',')],
     ]);
   }
+  // @arc/core depends on @arc/inspector (the web inspector, docs/inspector.md): every image ships its built files.
+  const INSPECTOR_COPIES = [
+    'COPY --from=builder /repo/packages/arc-inspector/package.json /repo/packages/arc-inspector/index.cjs ./packages/arc-inspector/',
+    'COPY --from=builder /repo/packages/arc-inspector/dist ./packages/arc-inspector/dist',
+  ];
+  const images = [...manifest.services.map((s) => `${s.dir}/Dockerfile`), 'docker/single-server.Dockerfile'];
+  checkAll('images ship the web inspector', `${images.length} Dockerfiles`, [
+    ...images.map((file) => [`${file} copies packages/arc-inspector`, INSPECTOR_COPIES.every((line) => read(file).includes(line)), true]),
+    ['docker-compose.yml supervisor INSPECTOR', composeBlock('supervisor').match(/^ {6}INSPECTOR: "(\w+)"/m)?.[1], 'on'],
+    ["nginx's compose description inspector", description?.inspector, 'supervisor'],
+  ]);
+
   const single = manifest.singleServer;
   const singleDockerfile = read('docker', 'single-server.Dockerfile');
   const singleDefaults = defaultsOf(single.dir);
@@ -188,7 +202,7 @@ if (!nginx) {
         { servers: Array.from({ length: s.replicas.cluster }, () => `127.0.0.1:${nextPort++}`), agents: [...s.agents] },
       ]),
     );
-    const cluster = writeStandalone(join(dir, 'cluster'), { listen: '127.0.0.1:8080', services });
+    const cluster = writeStandalone(join(dir, 'cluster'), { listen: '127.0.0.1:8080', services, inspector: 'supervisor' });
     const c = nginxTest(cluster.prefix, cluster.conf);
     if (c.status === 0) ok('nginx -t (cluster rendering)');
     else fail('nginx -t (cluster rendering)', c.out);

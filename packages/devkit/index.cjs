@@ -11,6 +11,7 @@
  *               keysUnder(), deleteKeysUnder(), startRedisServer()
  *   envelopes   arcRequest(), userText(), readAnswer(), post()
  *   needs       suiteNeeding(), testNeeding(), unmet(), inCI(): the rule for a missing server
+ *   browser     launchChromium(), findChromium(), chromiumProblem(), testArtifactsDir()
  *   manifest    manifest (services/manifest.json, checked); nginx's compose description is nginx/render.cjs composeDescription()
  */
 module.exports = {
@@ -21,5 +22,6 @@ module.exports = {
   ...require('./lib/redis.cjs'),
   ...require('./lib/envelopes.cjs'),
   ...require('./lib/needs.cjs'),
+  ...require('./lib/browser.cjs'),
   ...require('./lib/manifest.cjs'),
 };

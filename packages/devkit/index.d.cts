@@ -1,6 +1,7 @@
 /** Types of @arc/devkit (index.cjs and lib/*.cjs), written by hand: the package has no build step. */
 import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
+import type { BrowserContext } from 'playwright-core';
 
 /** The repository's root directory. */
 export declare const ROOT: string;
@@ -154,7 +155,7 @@ export declare function readAnswer(res: Response): Promise<Answer>;
 export declare function post(url: string, body: string | Buffer | object, headers?: Record<string, string>): Promise<Answer>;
 
 // needs
-export type Need = 'nginx' | 'redis' | 'redis-server' | { name: string; problem(): string | null };
+export type Need = 'nginx' | 'redis' | 'redis-server' | 'chromium' | { name: string; problem(): string | null };
 /** $REDIS_E2E_URL, else redis://127.0.0.1:6379: what the need 'redis' probes. */
 export declare const TEST_REDIS_URL: string;
 /** `CI` is set (and not "false" or "0"). */
@@ -169,6 +170,18 @@ type Test = (name: string, fn: () => unknown, timeout?: number) => void;
 export declare function suiteNeeding(needs: Need[], options?: { requiredInCi?: boolean }): Describe;
 /** The same rule for one test. */
 export declare function testNeeding(needs: Need[], options?: { requiredInCi?: boolean }): Test;
+
+// browser
+/** Flags every launch gets: no sandbox (root), no GPU, no background traffic (a closed network stalls it otherwise). */
+export declare const CHROMIUM_ARGS: readonly string[];
+/** $CHROMIUM_BIN (null if not executable), else /usr/bin/chromium, else `chromium` on PATH; null if none. */
+export declare function findChromium(): string | null;
+/** Why no headless Chromium can be launched (no browser, no playwright-core), or null. */
+export declare function chromiumProblem(): string | null;
+/** A headless Chromium with a new empty profile (removed on close), 1366x768 pages; throws chromiumProblem()'s sentence without one. */
+export declare function launchChromium(options?: { timeoutMs?: number }): Promise<BrowserContext & { profile: string }>;
+/** Where tests write artifacts (screenshots): $ARC_TEST_ARTIFACTS, else <root>/test-artifacts, plus `sub`; created. */
+export declare function testArtifactsDir(...sub: string[]): string;
 
 // manifest
 export interface Deployable {

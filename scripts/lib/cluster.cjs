@@ -16,6 +16,8 @@
  * ARC_GATEWAY_URL = the gateway's URL (unless `env` names another): its agent calls (the
  * supervisor's calls to the specialists, and its reads of GET /agent-info/<agent>) go through
  * nginx, as in docker-compose. A replica starts before nginx does; a call made before then fails.
+ * The supervisor's replicas run with INSPECTOR=on (unless `env` says otherwise) and the gateway
+ * serves their web inspector at /inspector/, as in docker-compose (docs/inspector.md).
  */
 'use strict';
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -26,6 +28,9 @@ const { writeStandalone } = require('../../nginx/render.cjs');
 
 /** The services, by id (from services/manifest.json): entry point and agent ids. */
 const SERVICES = Object.freeze(Object.fromEntries(manifest.services.map((s) => [s.id, s])));
+
+/** The service whose web inspector the gateway serves (docker-compose.yml sets its INSPECTOR=on too). */
+const INSPECTOR_SERVICE = 'supervisor';
 
 /** One replica of a service (see SERVICES) on `port` (0: a free one). */
 async function startReplica(service, index, { host = '127.0.0.1', port = 0, logLevel = 'warn', env = {}, onOutput } = {}) {
@@ -46,15 +51,15 @@ async function startReplica(service, index, { host = '127.0.0.1', port = 0, logL
  * nginx in front of `services` ({ route: { servers: ['host:port', ...], agents?: [...] } }), on
  * `host:port` (port 0: a free one), its files under `dir` (default: a new temporary directory,
  * removed by stop()). reqLimitPerIp: nginx/render.cjs's (default its SITE_DEFAULTS; false: none,
- * as the benchmark wants).
+ * as the benchmark wants). inspector: the service whose /inspector/ the gateway serves (render.cjs).
  */
-async function startGateway({ services, host = '127.0.0.1', port = 0, dir, onOutput, workerProcesses = 1, reqLimitPerIp }) {
+async function startGateway({ services, host = '127.0.0.1', port = 0, dir, onOutput, workerProcesses = 1, reqLimitPerIp, inspector }) {
   const nginx = findNginx();
   if (!nginx) throw new Error('nginx is not installed (apt-get install -y nginx, or set NGINX_BIN)');
   const p = port || (await freePort(host));
   const ownDir = !dir;
   const prefix = dir || mkdtempSync(join(tmpdir(), 'arc-gateway-'));
-  const { conf, args } = writeStandalone(prefix, { listen: `${host}:${p}`, services, reqLimitPerIp }, { workerProcesses });
+  const { conf, args } = writeStandalone(prefix, { listen: `${host}:${p}`, services, reqLimitPerIp, inspector }, { workerProcesses });
   let proc;
   try {
     proc = await startProcess({ name: 'nginx', command: nginx, args, healthUrl: `http://${host}:${p}/health`, onOutput });
@@ -100,9 +105,11 @@ async function startCluster({ replicas = {}, host = '127.0.0.1', port = 0, logLe
         plan.push({ service, i, port: p });
       }
     }
-    const jobs = plan.map(({ service, i, port: p }) =>
-      startReplica(service, i, { host, port: p, logLevel, env: replicaEnv, onOutput }).then((r) => (started.push(r), r)),
-    );
+    const jobs = plan.map(({ service, i, port: p }) => {
+      // The supervisor serves the web inspector behind the gateway, as in docker-compose.
+      const serviceEnv = service === INSPECTOR_SERVICE ? { INSPECTOR: 'on', ...replicaEnv } : replicaEnv;
+      return startReplica(service, i, { host, port: p, logLevel, env: serviceEnv, onOutput }).then((r) => (started.push(r), r));
+    });
     const settled = await Promise.allSettled(jobs);
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
@@ -114,7 +121,8 @@ async function startCluster({ replicas = {}, host = '127.0.0.1', port = 0, logLe
         agents: [...manifest.service(service).agents],
       };
     }
-    const gateway = await startGateway({ services, host, port: gatewayPort, dir, onOutput });
+    const inspector = INSPECTOR_SERVICE in services ? INSPECTOR_SERVICE : undefined;
+    const gateway = await startGateway({ services, host, port: gatewayPort, dir, onOutput, inspector });
     started.push(gateway);
     return {
       url: gateway.url,

@@ -46,6 +46,8 @@ export declare function startGateway(options: {
   workerProcesses?: number;
   /** nginx's per-address request rate (render.cjs; default its SITE_DEFAULTS); false: none (the benchmark). */
   reqLimitPerIp?: GatewayDescription['reqLimitPerIp'];
+  /** The service whose web inspector the gateway serves at /inspector/ (render.cjs); startCluster names the supervisor. */
+  inspector?: GatewayDescription['inspector'];
 }): Promise<Gateway>;
 /**
  * `replicas` per service id (default: the manifest's replicas.cluster). The gateway's port is

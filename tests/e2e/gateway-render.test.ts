@@ -83,6 +83,42 @@ describe('nginx/render.cjs', () => {
     expect(bare.filter((l) => l.head.startsWith('= /agent-info/'))).toEqual([]);
   });
 
+  it('answers GET /agent-info itself: every agent with its endpoint /arc/<service> and its /agent-info/<agent id>', () => {
+    const { locations } = split(renderSite(composeDescription()));
+    const list = locations.find((l) => l.head === '= /agent-info')!;
+    const body = JSON.parse(/^\s*return 200 '(\{.*\})';$/m.exec(list.body)![1]!);
+    const expected = Object.fromEntries(
+      manifest.services.flatMap((s) =>
+        s.agents.map((agent) => [agent, { status: 'active', service: s.id, endpoint: `/arc/${s.id}`, agentInfo: `/agent-info/${agent}` }]),
+      ),
+    );
+    expect(body).toMatchObject({
+      server: 'nginx',
+      status: 'active',
+      registeredAgents: expected,
+      totalAgents: Object.keys(expected).length,
+    });
+    // GET (and HEAD) only, as /agent-info/<agent id>.
+    expect(list.body).toContain('if ($request_method !~ "^(GET|HEAD)$") {');
+    expect(JSON.parse(/return 405 '(\{.*\})';$/m.exec(list.body)![1]!)).toMatchObject({ error: { code: -32600 } });
+  });
+
+  it('serves the web inspector of the service the description names (the supervisor in compose), and none without one', () => {
+    const compose = composeDescription();
+    expect(compose.inspector).toBe('supervisor');
+    const { locations } = split(renderSite(compose));
+    for (const head of ['= /inspector', '/inspector/']) {
+      const block = locations.find((l) => l.head === head)!;
+      // The path as it came (no URI on proxy_pass), the service's own answers (no interception).
+      expect(block.body).toMatch(/^\s*proxy_pass http:\/\/arc_supervisor;$/m);
+      expect(block.body).not.toMatch(/proxy_intercept_errors|proxy_set_header/);
+    }
+    expect(split(renderSite(desc)).locations.some((l) => l.head.includes('/inspector'))).toBe(false);
+    expect(() => renderSite({ ...desc, inspector: 'supervisor' })).toThrow(
+      new RenderError('inspector "supervisor" is not a service of the description (finance)'),
+    );
+  });
+
   it('takes an agent id equal to its service name as one route (the supervisor service’s agent `supervisor`)', () => {
     const site = renderSite({
       listen: '127.0.0.1:8080',

@@ -3,13 +3,15 @@
  * THE rule for a suite that needs a program or a server: when something is missing, the suite
  * is skipped, saying why (console.warn and jest's "skipped"), except in CI (`CI` set), where it
  * fails loudly instead, naming what CI must provide. A need is 'nginx', 'redis-server' (the
- * program), 'redis' (the machine's Redis answers, TEST_REDIS_URL), or { name, problem() } for
+ * program), 'redis' (the machine's Redis answers, TEST_REDIS_URL), 'chromium' (a headless
+ * browser for playwright-core, browser.cjs), or { name, problem() } for
  * anything else (problem() returns null when it is there, else why not).
  *
  *   const suite = suiteNeeding(['nginx', 'redis']);
  *   suite('scale-out behind nginx', () => { ... });
  */
 const { findNginx, findRedisServer } = require('./binaries.cjs');
+const { chromiumProblem } = require('./browser.cjs');
 const { DEFAULT_REDIS_URL, redisProblem } = require('./redis.cjs');
 
 /** The Redis the tests use: $REDIS_E2E_URL, else the machine's (redis://127.0.0.1:6379). */
@@ -26,6 +28,7 @@ const BUILT_IN = {
   'redis-server': () =>
     findRedisServer() ? null : 'redis-server is not installed (apt-get install -y redis-server, or REDIS_SERVER=/path/to/redis-server)',
   redis: () => redisProblem(TEST_REDIS_URL),
+  chromium: chromiumProblem,
 };
 
 /** A need: Redis at `url` answers PING. */

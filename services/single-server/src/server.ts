@@ -8,7 +8,8 @@ import { createHrAgent } from '@arc/hr';
 import { AgentDirectory, createSupervisorAgent } from '@arc/supervisor';
 import { createSupportAgent } from '@arc/support';
 
-export const DEFAULTS = { PORT: 8000, SERVER_ID: 'multi-agent-server' } as const;
+/** The web inspector is on here (GET /inspector/; INSPECTOR=off turns it off), off in the services. */
+export const DEFAULTS = { PORT: 8000, SERVER_ID: 'multi-agent-server', INSPECTOR: 'on' } as const;
 
 export interface AgentsOptions {
   /** How long each agent's task work takes, in ms (TASK_WORK_MS; default 3000). */

@@ -124,6 +124,8 @@ export interface ServiceConfig {
   readonly AGENT_CALL_BREAKER_RESET_MS?: number;
   /** Agent calls: the bearer token of HTTP calls (else, with AUTH_JWT_SECRET, self-signed ones). */
   readonly AGENT_CALL_TOKEN?: string;
+  /** The web inspector at GET /inspector/ (express/inspector.ts): `on` or `off`; default off, on in the single server (its DEFAULTS). */
+  readonly INSPECTOR: 'on' | 'off';
 }
 
 /** Variables whose values are never shown (in errors or logs). */
@@ -219,6 +221,8 @@ const schema = {
     AGENT_CALL_BREAKER: { type: 'string', enum: ['on', 'off'] },
     AGENT_CALL_BREAKER_RESET_MS: { type: 'integer', minimum: 100, maximum: 3600000 },
     AGENT_CALL_TOKEN: { type: 'string', minLength: 1, maxLength: 16384, pattern: '^[^\\s]+$' },
+    // The web inspector (docs/inspector.md); inspectorProblems says what the value must be.
+    INSPECTOR: { type: 'string', default: 'off' },
   },
   required: ['PORT', 'SERVER_ID'],
 } as const;
@@ -247,17 +251,18 @@ function validatorFor(settings: Record<string, SettingSchema>) {
 
 /**
  * Reads the service's variables from `env`. `defaults` gives per-service defaults (PORT,
- * SERVER_ID) for variables the environment does not set; `settings` declares the service's own
- * variables, validated the same way and returned with the others. Throws ConfigError listing
- * every bad variable.
+ * SERVER_ID, and INSPECTOR where a deployment turns it on) for variables the environment does
+ * not set; `settings` declares the service's own variables, validated the same way and returned
+ * with the others. Throws ConfigError listing every bad variable.
  */
 export function loadConfig(
   env: NodeJS.ProcessEnv,
-  defaults: { PORT: number; SERVER_ID: string },
+  defaults: { PORT: number; SERVER_ID: string; INSPECTOR?: 'on' | 'off' },
   settings: Record<string, SettingSchema> = {},
 ): ServiceConfig & Readonly<Record<string, unknown>> {
   const { validate, names } = validatorFor(settings);
   const input: Record<string, unknown> = { PORT: defaults.PORT, SERVER_ID: defaults.SERVER_ID };
+  if (defaults.INSPECTOR !== undefined) input.INSPECTOR = defaults.INSPECTOR;
   for (const key of names) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
@@ -271,6 +276,8 @@ export function loadConfig(
   });
   problems.push(...rateLimitProblems(raw));
   problems.push(...corsProblems(input, raw));
+  if (input.INSPECTOR !== 'on' && input.INSPECTOR !== 'off')
+    problems.push(`INSPECTOR=${JSON.stringify(raw.INSPECTOR)} must be on or off (the web inspector at /inspector)`);
   problems.push(...agentCallConfigProblems(raw));
   if (valid) problems.push(...relationProblems(input, raw));
   if (valid) problems.push(...authConfigProblems(input, raw));

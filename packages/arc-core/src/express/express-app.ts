@@ -1,6 +1,6 @@
 /**
  * The Express app behind ArcServer: the operational endpoints (/health, /health/live,
- * /agent-info, /metrics), POST /arc for when the app is mounted in another server (ArcServer itself sends
+ * /agent-info, /metrics), the web inspector (/inspector/, when on), POST /arc for when the app is mounted in another server (ArcServer itself sends
  * POST /arc past Express), and JSON answers for every other route and error. Every answer is
  * JSON; nothing a client sent is echoed beyond a bounded prefix.
  */
@@ -11,6 +11,7 @@ import { ArcErrorCode, httpStatusFor } from '../errors/codes';
 import type { Logger } from '../logging/logger';
 import { UNREADABLE, errorEnvelope } from '../protocol/envelope';
 import { clip } from '../protocol/limits';
+import type { InspectorHandler } from './inspector';
 import { writeJson } from './reply-writer';
 
 export interface ExpressAppDeps {
@@ -30,6 +31,8 @@ export interface ExpressAppDeps {
   metrics?: (res: Response) => Promise<void>;
   /** With auth protecting /metrics: as `authorize`. */
   authorizeMetrics?: (req: Request) => Promise<unknown>;
+  /** GET /inspector/ (inspector.ts); undefined: no such route (404). */
+  inspector?: InspectorHandler;
 }
 
 export function buildExpressApp(deps: ExpressAppDeps): Express {
@@ -65,6 +68,9 @@ export function buildExpressApp(deps: ExpressAppDeps): Express {
   else app.get('/agent-info', guarded(deps.authorize, sendAgentInfo));
   // Prometheus scrapes (metrics/); absent without the `metrics` option, so the 404 below answers.
   if (deps.metrics !== undefined) app.get('/metrics', guarded(deps.authorizeMetrics, deps.metrics));
+  // The web inspector's static files (inspector.ts); absent with INSPECTOR=off, so the 404 below answers.
+  const inspector = deps.inspector;
+  if (inspector !== undefined) app.use((req, res, next) => inspector(req, res, next));
   // Webhook deliveries for an agent's task.notification handler (webhook-receiver.ts).
   app.post('/webhooks/:agentId', (req, res, next) => {
     deps.receiveWebhook(req, res, String(req.params.agentId)).catch(next);

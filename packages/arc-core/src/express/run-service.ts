@@ -13,6 +13,7 @@ import { agentCallsFromConfig } from '../calls/agent-call-config';
 import type { RateCounterStore } from '../limits/rate-counter';
 import { TRACING_SETTINGS, tracingFromConfig } from '../tracing/tracing-config';
 import { backendsFor } from './backends';
+import { inspectorProblem } from './inspector';
 import type { ArcServer, ArcServerOptions, ListenAddress } from './server';
 
 export interface ServiceDeps {
@@ -27,8 +28,8 @@ export interface ServiceDeps {
 }
 
 export interface RunServiceOptions {
-  /** Defaults for variables the environment does not set. */
-  defaults: { PORT: number; SERVER_ID: string };
+  /** Defaults for variables the environment does not set (INSPECTOR: arc-core's default, off, unless given). */
+  defaults: { PORT: number; SERVER_ID: string; INSPECTOR?: 'on' | 'off' };
   /** The service's own variables (e.g. TASK_WORK_MS), validated with arc-core's; their values are in `deps.config`. */
   settings?: Record<string, SettingSchema>;
   /** Builds the server from the validated configuration. */
@@ -54,6 +55,7 @@ export function serverOptions(deps: ServiceDeps): Omit<ArcServerOptions, 'server
     tasks: deps.tasks,
     auth: authOptions(deps.config),
     metrics: deps.config.METRICS_ENABLED,
+    inspector: deps.config.INSPECTOR === 'on',
     agentCalls: agentCallsFromConfig(deps.config),
     // OpenTelemetry: only with OTEL_EXPORTER_OTLP_ENDPOINT (else undefined, and no SDK is loaded).
     tracing: tracingFromConfig(deps.config, deps.logger),
@@ -87,6 +89,12 @@ export async function runService(
       process.exit(1);
     }
     throw err;
+  }
+  // INSPECTOR=on needs the built inspector: say so once, as for a bad variable, not with a stack.
+  const unbuilt = config.INSPECTOR === 'on' ? inspectorProblem() : null;
+  if (unbuilt !== null) {
+    process.stderr.write(`INSPECTOR=on: ${unbuilt}\n`);
+    process.exit(1);
   }
   const logger = createLogger({ level: config.LOG_LEVEL, service: config.SERVER_ID });
   const backends = backendsFor(config, logger);

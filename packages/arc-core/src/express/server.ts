@@ -6,7 +6,7 @@
  *   await server.listen(8001, '0.0.0.0');
  *
  * Routes: POST /arc (any Content-Type, parsed as JSON), GET /health, GET /agent-info, GET /metrics
- * (with the `metrics` option; Prometheus text); other verbs on /arc → 405 + `Allow: POST`; any
+ * (with the `metrics` option; Prometheus text), GET /inspector/ (with the `inspector` option); other verbs on /arc → 405 + `Allow: POST`; any
  * other path → 404; every other answer is JSON.
  */
 import { readFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ import { installAuth, type AuthGuard, type AuthOptions } from '../auth/auth-hook
 import { installRateLimits, type RateLimiter, type RateLimitOptions } from '../limits/rate-limit-hook';
 import { createCorsHandler, type CorsHandler, type CorsOptions } from './cors';
 import { answerHttpError, buildExpressApp } from './express-app';
+import { createInspectorHandler } from './inspector';
 import { createWebhookReceiver } from './webhook-receiver';
 import { refuseMissingHost } from './http-errors';
 import { createHttpServer } from './http-server';
@@ -81,6 +82,11 @@ export interface ArcServerOptions extends RouterOptions, CorsOptions {
    * OTEL_EXPORTER_OTLP_ENDPOINT.
    */
   tracing?: TracingOption;
+  /**
+   * The web inspector at GET /inspector/ (express/inspector.ts, docs/inspector.md). Default off;
+   * runService turns it on with INSPECTOR=on. Throws if @arc/inspector is not built.
+   */
+  inspector?: boolean;
 }
 
 export interface ServerAuthOptions extends AuthOptions {
@@ -159,7 +165,7 @@ export class ArcServer {
       isDraining: () => this.draining,
       sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
     });
-    this.app = this.buildApp();
+    this.app = this.buildApp(options.inspector === true);
     this.cors = createCorsHandler(options, this.serverId);
   }
 
@@ -287,8 +293,9 @@ export class ArcServer {
 
   // ---- the Express app (everything but the POST /arc fast path) ----
 
-  private buildApp(): Express {
+  private buildApp(inspector: boolean): Express {
     return buildExpressApp({
+      inspector: inspector ? createInspectorHandler(this.serverId) : undefined,
       serverId: this.serverId,
       logger: this.logger,
       bodyLimitBytes: this.bodyLimitBytes,

@@ -59,7 +59,21 @@ describe('loadConfig', () => {
       AUTH_PROTECT_METRICS: true,
       AGENT_CALL_TIMEOUT_MS: 10000,
       AGENT_CALL_MAX_HOPS: 8,
+      INSPECTOR: 'off',
     });
+  });
+
+  it('INSPECTOR: off by default, on where the deployment defaults it on, the environment deciding; on or off only', () => {
+    expect(loadConfig({}, defaults).INSPECTOR).toBe('off');
+    expect(loadConfig({}, { ...defaults, INSPECTOR: 'on' }).INSPECTOR).toBe('on');
+    expect(loadConfig({ INSPECTOR: 'off' }, { ...defaults, INSPECTOR: 'on' }).INSPECTOR).toBe('off');
+    expect(loadConfig({ INSPECTOR: 'on' }, defaults).INSPECTOR).toBe('on');
+    expect(loadConfig({ INSPECTOR: '' }, { ...defaults, INSPECTOR: 'on' }).INSPECTOR).toBe('on');
+    for (const bad of ['yes', 'ON', 'true', '1']) {
+      expect(configError(() => loadConfig({ INSPECTOR: bad }, defaults)).message).toBe(
+        `Invalid configuration: INSPECTOR=${JSON.stringify(bad)} must be on or off (the web inspector at /inspector)`,
+      );
+    }
   });
 
   it('reads and coerces the variables', () => {
@@ -130,6 +144,7 @@ describe('loadConfig', () => {
       AUTH_PROTECT_METRICS: true,
       AGENT_CALL_TIMEOUT_MS: 10000,
       AGENT_CALL_MAX_HOPS: 8,
+      INSPECTOR: 'off',
     });
     expect(typeof cfg.PORT).toBe('number');
     expect(typeof cfg.BODY_LIMIT_BYTES).toBe('number');
