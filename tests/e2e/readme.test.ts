@@ -103,12 +103,70 @@ test('the README webhook receiver prints the events of a task whose server has t
   }
   const sub = await call('task.subscribe', { taskId, callbackUrl: `http://127.0.0.1:${rxPort}/hook` });
   expect(sub.error).toBeNull();
+  // …and `npx arc webhook listen` as the README gives it (on a free port), subscribed too.
+  const listenLine = readme.split('\n').find((l) => l.startsWith('`npx arc webhook listen'));
+  expect(listenLine).toMatch(/^`npx arc webhook listen --port 9090 --secret change-me-to-a-long-secret`, which verifies/);
+  const arcPort = await freePort();
+  const listener = await startProcess({
+    name: 'arc webhook listen',
+    command: 'bash',
+    args: ['-c', `exec ${listenLine!.split('`')[1]!.replace('--port 9090', `--port ${arcPort}`)}`],
+    port: arcPort,
+    healthPath: null,
+  });
+  expect((await call('task.subscribe', { taskId, callbackUrl: `http://127.0.0.1:${arcPort}/` })).error).toBeNull();
   await call('task.send', { taskId, message: { role: 'user', parts: [{ type: 'text', content: '2026-12-21 to 2026-12-24' }] } });
   for (let i = 0; i < 100 && !rx.output().includes('TASK_COMPLETED'); i++) await new Promise((r) => setTimeout(r, 100));
   expect(rx.output()).toContain(`${taskId}: TASK_COMPLETED (COMPLETED) Task completed`);
+  for (let i = 0; i < 100 && !listener.output().includes('TASK_COMPLETED'); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(listener.output()).toMatch(new RegExp(`TASK_COMPLETED ${taskId} COMPLETED .*\\(signed v2, `));
+  await listener.stop();
   await agents.stop();
   await rx.stop();
 }, 60_000);
+
+describe('the README quick start: streaming example, the arc command line, the inspector', () => {
+  const local = (command: string) => command.replace('localhost:8000', `127.0.0.1:${server.port}`);
+  const quickStart = readme.split('\n## Quick start\n')[1]!.split('\n## ')[0]!;
+  const line = (start: string) => quickStart.split('\n').find((l) => l.startsWith(start));
+
+  test('node examples/stream.mjs streams the supervisor conversation', async () => {
+    const command = line('node examples/stream.mjs');
+    expect(command).toBe('node examples/stream.mjs http://localhost:8000/arc');
+    const { stdout } = await run('bash', ['-c', local(command!)], { cwd: ROOT });
+    expect(stdout).toContain('supervisor: I can help with invoice inquiries. Please provide invoice number.');
+    expect(stdout).toContain('supervisor: Processing your request: Invoice number INV-12345');
+  });
+
+  test('npx arc chat keeps the conversation and ends it with /end', async () => {
+    const command = line('npx arc chat');
+    expect(command).toBe('npx arc chat http://localhost:8000/arc finance-agent');
+    const child = run('bash', ['-c', local(command!)], { cwd: ROOT });
+    child.child.stdin!.end('I need help with an invoice\nInvoice number INV-12345\n/end\n');
+    const { stdout, stderr } = await child;
+    expect(stdout).toContain('I can help with invoice inquiries. Please provide invoice number.');
+    expect(stdout).toContain('Processing your request: Invoice number INV-12345');
+    expect(stderr).toMatch(/chat chat-[0-9a-f]+ ended/);
+  });
+
+  test('npx arc agents lists the four agents; npx arc task create --watch follows a report to COMPLETED', async () => {
+    const agents = (await run('bash', ['-c', local(line('npx arc agents')!)], { cwd: ROOT })).stdout;
+    for (const agent of ['finance-agent', 'hr-agent', 'support-agent', 'supervisor']) expect(agents).toContain(`\n${agent}  active`);
+    const task = line('npx arc task create');
+    expect(task).toBe('npx arc task create http://localhost:8000/arc finance-agent "Invoice summary for INV-12345" --watch');
+    const { stdout } = await run('bash', ['-c', local(task!)], { cwd: ROOT });
+    expect(stdout).toContain('Invoice summary for INV-12345 is ready: total 2782.80 EUR.');
+    expect(stdout).toMatch(/COMPLETED after \d/);
+  }, 30_000);
+
+  test('the inspector is at the URL the README gives', async () => {
+    expect(quickStart).toContain('http://localhost:8000/inspector/');
+    const res = await fetch(`http://127.0.0.1:${server.port}/inspector/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(await res.text()).toContain('ARC inspector');
+  });
+});
 
 describe('the README supervisor section', () => {
   const section = readme.split('\n## The supervisor, calls between agents, traces and metrics\n')[1]?.split('\n## ')[0] ?? '';
