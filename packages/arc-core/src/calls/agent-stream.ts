@@ -15,6 +15,7 @@
  * a stream left unread for that long is closed too.
  */
 import { ArcErrorCode } from '../errors/codes';
+import { chatResultEvents, decodeChatStreamEvent } from '../protocol/sse';
 import type { Message } from '../protocol/types';
 import { AgentCallError } from './errors';
 
@@ -62,21 +63,6 @@ export interface StreamCall {
 }
 
 const STOPPED = Symbol('stopped');
-
-/** The text of a message's TextParts, joined as they are (stream chunks are deltas). */
-function partsText(message: Message): string {
-  let out = '';
-  for (const part of message.parts) if (part.type === 'TextPart' && typeof part.content === 'string') out += part.content;
-  return out;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isMessage(value: unknown): value is Message {
-  return isObject(value) && Array.isArray(value.parts);
-}
 
 /** An AgentChatStream over a StreamEventSource. */
 export class EventChatStream implements AgentChatStream {
@@ -179,31 +165,23 @@ export class EventChatStream implements AgentChatStream {
   }
 
   /** A chunk for a `stream` event, STOPPED at `done`, undefined for an event to skip; throws for `error`. */
-  private read(e: StreamEvent): AgentStreamChunk | typeof STOPPED | undefined {
-    const data = isObject(e.data) ? e.data : undefined;
-    if (this.ownChatId === undefined && typeof data?.chatId === 'string') this.ownChatId = data.chatId;
-    switch (e.event) {
-      case 'stream': {
-        const message = data?.message;
-        if (!isMessage(message)) throw this.streamError(ArcErrorCode.InvalidChatMessage, 'a stream event without a message');
-        return { chatId: typeof data?.chatId === 'string' ? data.chatId : (this.ownChatId ?? ''), message, text: partsText(message) };
-      }
+  private read(raw: StreamEvent): AgentStreamChunk | typeof STOPPED | undefined {
+    const e = decodeChatStreamEvent(raw.event, raw.data);
+    if (e === undefined) return undefined;
+    if (this.ownChatId === undefined && e.chatId !== undefined) this.ownChatId = e.chatId;
+    switch (e.type) {
+      case 'malformed':
+        throw this.streamError(ArcErrorCode.InvalidChatMessage, e.reason);
+      case 'stream':
+        return { chatId: e.chatId ?? this.ownChatId ?? '', message: e.message, text: e.text };
       case 'done':
         this.completed = true;
-        this.ownStatus = typeof data?.status === 'string' ? data.status : undefined;
+        this.ownStatus = e.status;
         return STOPPED;
-      case 'error': {
-        // `{chatId, error: {code, message}}` (the SDK's chat stream) or `{message, code}` (its SSE wrapper).
-        const error = isObject(data?.error) ? data.error : data;
-        const code = Number.isInteger(error?.code) ? (error!.code as number) : ArcErrorCode.InvalidChatMessage;
-        const message = typeof error?.message === 'string' ? error.message : typeof e.data === 'string' ? e.data : 'Stream error';
+      case 'error':
         this.ownStatus = 'ERROR';
         this.completed = true;
-        const details = isObject(error?.details) ? error.details : {};
-        throw new AgentCallError(code, message, this.call.target, this.call.method, { details, retryable: false });
-      }
-      default:
-        return undefined;
+        throw new AgentCallError(e.code, e.message, this.call.target, this.call.method, { details: e.details, retryable: false });
     }
   }
 
@@ -252,8 +230,8 @@ class ListSource implements StreamEventSource {
  * one chunk, then the end with the chat's status. A result that is not a chat is -32603.
  */
 export function resultStream(result: unknown, call: StreamCall): EventChatStream {
-  const chat = isObject(result) && isObject(result.chat) ? result.chat : undefined;
-  if (chat === undefined || typeof chat.chatId !== 'string') {
+  const chat = chatResultEvents(result);
+  if (chat === undefined) {
     throw new AgentCallError(
       ArcErrorCode.InternalError,
       `Agent ${call.target} answered a streamed ${call.method} with a result that is not a chat`,
@@ -262,9 +240,5 @@ export function resultStream(result: unknown, call: StreamCall): EventChatStream
       { details: { agentId: call.target }, retryable: false },
     );
   }
-  const chatId = chat.chatId;
-  const events: StreamEvent[] = [];
-  if (isMessage(chat.message)) events.push({ event: 'stream', data: { chatId, message: chat.message } });
-  events.push({ event: 'done', data: { chatId, status: typeof chat.status === 'string' ? chat.status : 'ACTIVE', done: true } });
-  return new EventChatStream(new ListSource(events), call, chatId);
+  return new EventChatStream(new ListSource(chat.events), call, chat.chatId);
 }

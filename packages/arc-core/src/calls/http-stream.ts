@@ -21,6 +21,7 @@ import {
   type StreamEvent,
   type StreamEventSource,
 } from './agent-stream';
+import { parseSseData } from '../protocol/sse';
 import { SseEventTooLargeError, SseResponseReader, type SseFrame } from '../util/sse-response';
 import { AgentCallError } from './errors';
 
@@ -189,18 +190,10 @@ class SseSource implements StreamEventSource {
     }
     return frame === undefined
       ? { done: true, value: undefined }
-      : { done: false, value: { event: frame.event, data: parseData(frame.data) } };
+      : { done: false, value: { event: frame.event, data: parseSseData(frame.data) } };
   }
 
   close(complete: boolean): void {
     void this.reader.close(complete);
-  }
-}
-
-function parseData(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

@@ -15,7 +15,7 @@
  * ArcTransportError.
  */
 import { ArcError } from '../errors/arc-error';
-import { ArcErrorCode } from '../errors/codes';
+import { chatResultEvents, decodeChatStreamEvent, parseSseData } from '../protocol/sse';
 import type { Message } from '../protocol/types';
 import type { SseFrame } from '../util/sse-response';
 import { ArcTimeoutError, ArcTransportError } from './errors';
@@ -73,33 +73,6 @@ export interface StreamCall {
 }
 
 const STOPPED = Symbol('stopped');
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isMessage(value: unknown): value is Message {
-  return isObject(value) && Array.isArray(value.parts);
-}
-
-/** The text of a message's TextParts, joined as they are (stream events are deltas). */
-function deltaText(message: Message): string {
-  let out = '';
-  for (const part of message.parts) if (part.type === 'TextPart' && typeof part.content === 'string') out += part.content;
-  return out;
-}
-
-function frameChatId(data: unknown): string | undefined {
-  return isObject(data) && typeof data.chatId === 'string' ? data.chatId : undefined;
-}
-
-function parseData(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
 
 export class ClientChatStream implements ArcChatStream {
   private ownChatId: string | undefined;
@@ -170,7 +143,7 @@ export class ClientChatStream implements ArcChatStream {
       this.ahead = ahead;
       ahead.then(
         (frame) => {
-          const chatId = frame === undefined ? undefined : frameChatId(parseData(frame.data));
+          const chatId = frame === undefined ? undefined : decodeChatStreamEvent(frame.event, parseSseData(frame.data))?.chatId;
           if (this.ownChatId === undefined && chatId !== undefined) this.learnChatId(chatId);
         },
         () => undefined,
@@ -221,49 +194,36 @@ export class ClientChatStream implements ArcChatStream {
 
   /** The event of a frame; undefined for one to skip. */
   private read(raw: SseFrame): ArcStreamEvent | undefined {
-    const parsed = parseData(raw.data);
-    const data = isObject(parsed) ? parsed : undefined;
-    const chatId = frameChatId(parsed);
-    if (this.ownChatId === undefined && chatId !== undefined) this.learnChatId(chatId);
-    switch (raw.event) {
-      case 'stream': {
-        const message = data?.message;
-        if (!isMessage(message)) throw this.brokeOff(new Error('a stream event without a message'));
-        const text = deltaText(message);
-        this.ownText += text;
-        return { type: 'stream', chatId: chatId ?? this.ownChatId ?? '', message, text, raw };
-      }
-      case 'error': {
-        // `{chatId, error: {code, message, details}}` (the chat stream) or `{message, code}` (the SDK's SSE wrapper).
-        const error = isObject(data?.error) ? data.error : data;
-        const code = Number.isInteger(error?.code) ? (error!.code as number) : ArcErrorCode.InvalidChatMessage;
-        const message =
-          typeof error?.message === 'string' ? error.message : typeof parsed === 'string' && parsed !== '' ? parsed : 'Stream error';
-        const details = isObject(error?.details) ? error.details : {};
-        this.ownError = new ArcStreamError(code, message, details, chatId ?? this.ownChatId);
+    const e = decodeChatStreamEvent(raw.event, parseSseData(raw.data));
+    if (e === undefined) return undefined;
+    if (this.ownChatId === undefined && e.chatId !== undefined) this.learnChatId(e.chatId);
+    const chatId = e.chatId ?? this.ownChatId;
+    switch (e.type) {
+      case 'malformed':
+        throw this.brokeOff(new Error(e.reason));
+      case 'stream':
+        this.ownText += e.text;
+        return { type: 'stream', chatId: chatId ?? '', message: e.message, text: e.text, raw };
+      case 'error':
+        this.ownError = new ArcStreamError(e.code, e.message, e.details, chatId);
         this.ownStatus = 'ERROR';
         this.completed = true;
         return {
           type: 'error',
-          ...(chatId !== undefined ? { chatId } : {}),
-          error: { code, message, ...(error?.details !== undefined ? { details: error.details } : {}) },
+          ...(e.chatId !== undefined ? { chatId: e.chatId } : {}),
+          error: { code: e.code, message: e.message, ...(e.rawDetails !== undefined ? { details: e.rawDetails } : {}) },
           raw,
         };
-      }
-      case 'done': {
+      case 'done':
         this.completed = true;
-        if (typeof data?.status === 'string') this.ownStatus = data.status;
-        const requestId = data?.requestId;
+        if (e.status !== undefined) this.ownStatus = e.status;
         return {
           type: 'done',
-          chatId: chatId ?? this.ownChatId ?? '',
+          chatId: chatId ?? '',
           status: this.ownStatus ?? '',
-          ...(typeof requestId === 'string' || typeof requestId === 'number' ? { requestId } : {}),
+          ...(e.requestId !== undefined ? { requestId: e.requestId } : {}),
           raw,
         };
-      }
-      default:
-        return undefined;
     }
   }
 
@@ -315,14 +275,10 @@ class ListSource implements FrameSource {
  * ArcTransportError.
  */
 export function resultStream(result: unknown, requestId: string | number, call: StreamCall): ClientChatStream {
-  const chat = isObject(result) && isObject(result.chat) ? result.chat : undefined;
-  if (chat === undefined || typeof chat.chatId !== 'string') {
+  const chat = chatResultEvents(result, requestId);
+  if (chat === undefined) {
     throw new ArcTransportError(`ARC request to ${call.url} got a result that is not a chat to a streamed call`, call.url, 200);
   }
-  const chatId = chat.chatId;
-  const frames: SseFrame[] = [];
-  if (isMessage(chat.message)) frames.push({ event: 'stream', data: JSON.stringify({ chatId, message: chat.message }) });
-  const status = typeof chat.status === 'string' ? chat.status : 'ACTIVE';
-  frames.push({ event: 'done', data: JSON.stringify({ chatId, status, done: true, requestId }) });
-  return new ClientChatStream(new ListSource(frames), call, chatId);
+  const frames = chat.events.map((e): SseFrame => ({ event: e.event, data: JSON.stringify(e.data) }));
+  return new ClientChatStream(new ListSource(frames), call, chat.chatId);
 }
