@@ -6,6 +6,7 @@
 import { ArcErrorCode } from '../errors/codes';
 import type { Message } from './types';
 
+/** The events a chat stream is written with (§8): `stream` (a delta), `done`, `error`. */
 export type SseEventName = 'stream' | 'done' | 'error';
 
 export interface SseEvent {
